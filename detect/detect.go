@@ -1,0 +1,230 @@
+// Package detect finds the evidence in a listing: knowledge-base terms on
+// each normalized view (one automaton per view), and the context cues
+// around them. It turns raw matches into named signals with evidence a
+// reviewer can check: field, view, original span and characters, matched
+// term, category and species.
+//
+// The detector knows no term: everything it matches comes from the
+// knowledge base. It does no I/O and is safe for concurrent use.
+package detect
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wildwarden/wildwarden/kb"
+	"github.com/wildwarden/wildwarden/match"
+	"github.com/wildwarden/wildwarden/text"
+)
+
+// Signal names emitted by the detector.
+const (
+	SigProduct     = "lexicon.product"
+	SigCodeWord    = "lexicon.code_word"
+	SigAnimal      = "lexicon.animal"
+	SigAnimalPart  = "lexicon.animal_part"
+	SigHomophone   = "lexicon.homophone"
+	SigPinyin      = "lexicon.pinyin"
+	SigObfuscated  = "evasion.obfuscated"
+	SigSaleIntent  = "context.sale_intent"
+	SigPrice       = "context.price"
+	SigContact     = "context.contact"
+	SigLive        = "context.live"
+	SigImitation   = "context.imitation"
+	SigColourUse   = "context.colour_use"
+	SigFalseFriend = "context.false_friend"
+	SigLawful      = "context.lawful"
+	SigAltMaterial = "context.alt_material"
+	SigNews        = "context.news"
+)
+
+// cueSignal names the signal of each cue that becomes one.
+var cueSignal = map[string]string{
+	kb.CueSaleIntent:   SigSaleIntent,
+	kb.CuePrice:        SigPrice,
+	kb.CueContact:      SigContact,
+	kb.CueLive:         SigLive,
+	kb.CueImitation:    SigImitation,
+	kb.CueColourPhrase: SigColourUse,
+	kb.CueFalseFriend:  SigFalseFriend,
+	kb.CueLawful:       SigLawful,
+	kb.CueAltMaterial:  SigAltMaterial,
+	kb.CueNews:         SigNews,
+}
+
+// Window is how far apart, in bytes of the folded view, an animal and a
+// part word (tiger … bone) or a colour word and its context (ivory … lace)
+// may stand to be read together.
+const Window = 24
+
+// pattern is one compiled form of a term or a term cue.
+type pattern struct {
+	term       int // index into KB.Terms, or -1
+	cue        int // index into KB.Cues, or -1
+	boundStart bool
+	boundEnd   bool
+	pinyin     bool // the pinyin form of a Chinese term
+}
+
+// regexCue is the regular expression of one regex cue.
+type regexCue struct {
+	cue int
+	re  *regexp.Regexp
+}
+
+// Detector finds signals in listings. Build one with New and share it.
+type Detector struct {
+	kb         *kb.KB
+	norm       *text.Normalizer
+	folded     *match.Automaton
+	foldedPats []pattern
+	pinyin     *match.Automaton
+	pinyinPats []pattern
+	regexes    []regexCue
+	termPlain  []string // Plain form of each term
+}
+
+// New compiles the knowledge base into a detector.
+func New(k *kb.KB) (*Detector, error) {
+	d := &Detector{kb: k, norm: text.New(text.Options{Emoji: k.Emoji})}
+	var folded, pinyin [][]byte
+	seen := map[string]bool{}
+	addFolded := func(form string, p pattern) {
+		form = strings.TrimSpace(form)
+		key := fmt.Sprintf("%s\x00%d\x00%d\x00%v", form, p.term, p.cue, p.pinyin)
+		if form == "" || seen[key] {
+			return
+		}
+		seen[key] = true
+		first, _ := utf8.DecodeRuneInString(form)
+		last, _ := utf8.DecodeLastRuneInString(form)
+		p.boundStart = p.boundStart || isWordRune(first)
+		p.boundEnd = p.boundEnd || isWordRune(last)
+		folded = append(folded, []byte(form))
+		d.foldedPats = append(d.foldedPats, p)
+	}
+	addForms := func(s string, p pattern, prefix bool) {
+		f := text.Fold(d.norm, s)
+		addFolded(f, p)
+		if strings.Contains(f, " ") {
+			// rhino horn, rhino-horn, rhinohorn
+			addFolded(text.Fold(d.norm, strings.ReplaceAll(f, " ", "-")), p)
+			addFolded(text.Fold(d.norm, strings.ReplaceAll(f, " ", "")), p)
+		}
+		if prefix {
+			d.foldedPats[len(d.foldedPats)-1].boundEnd = false
+		}
+	}
+	for i, t := range k.Terms {
+		d.termPlain = append(d.termPlain, text.Plain(d.norm, t.Text))
+		before := len(d.foldedPats)
+		addForms(t.Text, pattern{term: i, cue: -1}, false)
+		if t.Prefix {
+			for j := before; j < len(d.foldedPats); j++ {
+				d.foldedPats[j].boundEnd = false
+			}
+		}
+		if t.Kind == kb.KindPart || !allHan(t.Text) || utf8.RuneCountInString(t.Text) < 2 {
+			continue
+		}
+		py := strings.TrimSpace(text.Pinyin(d.norm, t.Text))
+		if len(py) < 5 {
+			continue // one-syllable pairs collide with too many words
+		}
+		pinyin = append(pinyin, []byte(py))
+		d.pinyinPats = append(d.pinyinPats, pattern{term: i, cue: -1, pinyin: true, boundStart: true, boundEnd: true})
+		// Pinyin typed in Latin letters: xiangya, xiang ya.
+		addFolded(strings.ReplaceAll(py, " ", ""), pattern{term: i, cue: -1, pinyin: true})
+		addFolded(py, pattern{term: i, cue: -1, pinyin: true})
+	}
+	regexByCue := map[string][]string{}
+	regexFirst := map[string]int{}
+	for i, c := range k.Cues {
+		if c.Regex {
+			if _, ok := regexFirst[c.Cue]; !ok {
+				regexFirst[c.Cue] = i
+			}
+			regexByCue[c.Cue] = append(regexByCue[c.Cue], "(?:"+c.Pattern+")")
+			continue
+		}
+		addForms(c.Pattern, pattern{term: -1, cue: i}, false)
+	}
+	// One expression per cue: the alternatives of its rows.
+	for _, name := range slices.Sorted(mapsKeys(regexByCue)) {
+		re, err := regexp.Compile(strings.Join(regexByCue[name], "|"))
+		if err != nil {
+			return nil, fmt.Errorf("detect: cue %s: %w", name, err)
+		}
+		d.regexes = append(d.regexes, regexCue{cue: regexFirst[name], re: re})
+	}
+	var err error
+	if d.folded, err = match.Build(folded); err != nil {
+		return nil, fmt.Errorf("detect: folded automaton: %w", err)
+	}
+	if d.pinyin, err = match.Build(pinyin); err != nil {
+		return nil, fmt.Errorf("detect: pinyin automaton: %w", err)
+	}
+	return d, nil
+}
+
+func mapsKeys(m map[string][]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// Normalizer returns the normalizer the detector builds its views with.
+func (d *Detector) Normalizer() *text.Normalizer { return d.norm }
+
+// Patterns returns the number of compiled patterns per view, for reports.
+func (d *Detector) Patterns() (folded, pinyin int) { return len(d.foldedPats), len(d.pinyinPats) }
+
+// isWordRune reports whether r belongs to a script that separates words with
+// spaces, so a match must begin and end at a word boundary.
+func isWordRune(r rune) bool {
+	switch {
+	case r < 0x80:
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+	case r >= 0xC0 && r <= 0x24F: // Latin-1 letters, Latin Extended
+		return r != 0xD7 && r != 0xF7
+	case r >= 0x370 && r <= 0x52F: // Greek, Cyrillic
+		return true
+	case r >= 0x1E00 && r <= 0x1EFF: // Latin Extended Additional (Vietnamese)
+		return true
+	}
+	return false
+}
+
+func allHan(s string) bool {
+	for _, r := range s {
+		if r < 0x3400 || r > 0x9FFF {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// wordByteBefore reports whether the view has a word character right before
+// byte i.
+func wordByteBefore(b []byte, i int) bool {
+	if i <= 0 {
+		return false
+	}
+	r, _ := utf8.DecodeLastRune(b[:i])
+	return isWordRune(r)
+}
+
+func wordByteAt(b []byte, i int) bool {
+	if i >= len(b) {
+		return false
+	}
+	r, _ := utf8.DecodeRune(b[i:])
+	return isWordRune(r)
+}

@@ -1,0 +1,340 @@
+package detect
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/wildwarden/wildwarden"
+	"github.com/wildwarden/wildwarden/kb"
+	"github.com/wildwarden/wildwarden/text"
+)
+
+// hit is one raw match in one view of one field.
+type hit struct {
+	pat          pattern
+	view         string
+	vstart, vend int // bytes of the view
+	ostart, oend int // bytes of the original field text
+	drop         bool
+	colour       bool // a colour word used as a colour
+}
+
+func (h *hit) contains(o *hit) bool {
+	return h.ostart <= o.ostart && o.oend <= h.oend && (h.oend-h.ostart) > (o.oend-o.ostart)
+}
+
+func (h *hit) overlaps(o *hit) bool { return h.ostart < o.oend && o.ostart < h.oend }
+
+// Scratch is the working memory of one goroutine's detections.
+type Scratch struct {
+	buf  text.Buffer
+	hits []hit
+}
+
+// Evidence is one signal found in a listing, before scoring.
+type Evidence struct {
+	wildwarden.Signal
+	Weak bool // an ambiguous term that counts only with other evidence
+}
+
+// Findings is everything the detector found in one listing.
+type Findings struct {
+	Evidence []Evidence
+}
+
+// Has reports whether a signal of the given name was found.
+func (f *Findings) Has(name string) bool {
+	for i := range f.Evidence {
+		if f.Evidence[i].Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Detect finds the signals in a listing's text fields.
+func (d *Detector) Detect(l *wildwarden.Listing, sc *Scratch) *Findings {
+	f := &Findings{}
+	for _, field := range l.TextFields() {
+		d.detectField(field, sc, f)
+	}
+	if l.Price != nil && *l.Price > 0 {
+		f.Evidence = append(f.Evidence, Evidence{Signal: wildwarden.Signal{
+			Name: SigPrice, Field: "price", Note: "the listing states a price"}})
+	}
+	d.resolveWeak(f)
+	return f
+}
+
+func (d *Detector) detectField(field wildwarden.TextField, sc *Scratch, f *Findings) {
+	views := d.norm.Views(field.Text, &sc.buf)
+	hits := sc.hits[:0]
+	folded := &views[0]
+	d.folded.Find(folded.Text, func(id, s, e int) {
+		p := d.foldedPats[id]
+		if (p.boundStart && wordByteBefore(folded.Text, s)) || (p.boundEnd && wordByteAt(folded.Text, e)) {
+			return
+		}
+		os, oe := folded.Source(s, e)
+		view := text.ViewFolded
+		if sc.buf.HasEmojiNames() && hasPictograph(field.Text[os:oe]) {
+			view = text.ViewEmoji
+		}
+		hits = append(hits, hit{pat: p, view: view, vstart: s, vend: e, ostart: os, oend: oe})
+	})
+	if len(views) > 1 {
+		py := &views[1]
+		d.pinyin.Find(py.Text, func(id, s, e int) {
+			if (s > 0 && py.Text[s-1] != ' ') || (e < len(py.Text) && py.Text[e] != ' ') {
+				return
+			}
+			os, oe := py.Source(s, e)
+			hits = append(hits, hit{pat: d.pinyinPats[id], view: text.ViewPinyin, vstart: s, vend: e, ostart: os, oend: oe})
+		})
+	}
+	for _, rc := range d.regexes {
+		for _, loc := range rc.re.FindAllIndex(folded.Text, 16) {
+			if loc[0] == loc[1] {
+				continue
+			}
+			os, oe := folded.Source(loc[0], loc[1])
+			hits = append(hits, hit{pat: pattern{term: -1, cue: rc.cue}, view: text.ViewFolded, vstart: loc[0], vend: loc[1], ostart: os, oend: oe})
+		}
+	}
+	sc.hits = hits
+	d.resolveField(hits, folded)
+	d.appendEvidence(field, hits, f)
+}
+
+// resolveField decides which hits stand: masks (colour phrases, false
+// friends) hide the terms inside them, the longest term wins, pinyin counts
+// only where the characters are not the term itself, colour words beside
+// colour context become colour use, part words need an animal beside them.
+func (d *Detector) resolveField(hits []hit, folded *text.View) {
+	for i := range hits {
+		h := &hits[i]
+		if h.pat.cue < 0 {
+			continue
+		}
+		switch d.kb.Cues[h.pat.cue].Cue {
+		case kb.CueColourPhrase, kb.CueFalseFriend:
+			for j := range hits {
+				if j != i && hits[j].pat.term >= 0 && h.ostart <= hits[j].ostart && hits[j].oend <= h.oend {
+					hits[j].drop = true
+				}
+			}
+		}
+	}
+	for i := range hits {
+		h := &hits[i]
+		if h.drop {
+			continue
+		}
+		for j := range hits {
+			o := &hits[j]
+			if i == j || o.drop || o.pat.term < 0 {
+				continue
+			}
+			// A term inside a longer term (犀牛 in 犀牛角), or a cue inside a
+			// term (塑料 in 白塑料), gives way.
+			if o.contains(h) {
+				h.drop = true
+				break
+			}
+			// A pinyin match where the characters are the term itself, or
+			// another term, is not a homophone.
+			if h.pat.pinyin && h.view == text.ViewPinyin && !o.pat.pinyin && h.overlaps(o) {
+				h.drop = true
+				break
+			}
+			// The same term found twice at one place (as typed pinyin and
+			// as a word): keep one.
+			if j < i && o.ostart == h.ostart && o.oend == h.oend && o.pat.term == h.pat.term {
+				h.drop = true
+				break
+			}
+		}
+	}
+	// Colour words beside colour context are colours.
+	for i := range hits {
+		h := &hits[i]
+		if h.drop || h.pat.term < 0 || !d.kb.Terms[h.pat.term].Colour {
+			continue
+		}
+		for j := range hits {
+			o := &hits[j]
+			if o.pat.cue >= 0 && !o.drop && d.kb.Cues[o.pat.cue].Cue == kb.CueColourContext && near(h, o) {
+				h.colour = true
+				break
+			}
+		}
+	}
+}
+
+// near reports whether two hits stand within Window bytes of each other in
+// the folded view.
+func near(a, b *hit) bool {
+	if a.view == text.ViewPinyin || b.view == text.ViewPinyin {
+		return false
+	}
+	gap := b.vstart - a.vend
+	if a.vstart > b.vstart {
+		gap = a.vstart - b.vend
+	}
+	return gap <= Window
+}
+
+func hasPictograph(s string) bool {
+	for _, r := range s {
+		if r >= 0x1F000 || (r >= 0x2600 && r <= 0x27BF) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendEvidence turns the hits that stand into evidence.
+func (d *Detector) appendEvidence(field wildwarden.TextField, hits []hit, f *Findings) {
+	for i := range hits {
+		h := &hits[i]
+		if h.drop {
+			continue
+		}
+		if h.pat.cue >= 0 {
+			c := &d.kb.Cues[h.pat.cue]
+			name, ok := cueSignal[c.Cue]
+			if !ok {
+				continue // colour context only qualifies colour words
+			}
+			f.Evidence = append(f.Evidence, Evidence{Signal: d.signal(name, field, h, c.Pattern, "", c.Note)})
+			continue
+		}
+		t := &d.kb.Terms[h.pat.term]
+		switch {
+		case h.colour:
+			f.Evidence = append(f.Evidence, Evidence{Signal: d.signal(SigColourUse, field, h, t.Text, "", "used as a colour or pattern: "+t.Note)})
+			continue
+		case t.Kind == kb.KindPart:
+			animal := d.animalNear(hits, h)
+			if animal == nil {
+				continue
+			}
+			at := &d.kb.Terms[animal.pat.term]
+			span := *h
+			span.ostart, span.oend = min(h.ostart, animal.ostart), max(h.oend, animal.oend)
+			span.vstart, span.vend = min(h.vstart, animal.vstart), max(h.vend, animal.vend)
+			s := d.signal(SigAnimalPart, field, &span, at.Text+" + "+t.Text, at.Category, at.Note)
+			d.setTaxon(&s, at)
+			f.Evidence = append(f.Evidence, Evidence{Signal: s})
+			continue
+		}
+		name := SigProduct
+		switch {
+		case h.pat.pinyin && h.view == text.ViewPinyin:
+			name = SigHomophone
+		case h.pat.pinyin:
+			name = SigPinyin
+		case t.Kind == kb.KindCode:
+			name = SigCodeWord
+		case t.Kind == kb.KindAnimal:
+			name = SigAnimal
+		}
+		s := d.signal(name, field, h, t.Text, t.Category, t.Note)
+		d.setTaxon(&s, t)
+		f.Evidence = append(f.Evidence, Evidence{Signal: s, Weak: t.Weak})
+		if name != SigHomophone && name != SigPinyin && d.obfuscated(field.Text[h.ostart:h.oend], h.pat.term) {
+			o := d.signal(SigObfuscated, field, h, t.Text, t.Category, "the original characters differ from the term: look-alike letters, separators, invisible characters, leetspeak or repeated letters")
+			f.Evidence = append(f.Evidence, Evidence{Signal: o, Weak: t.Weak})
+		}
+	}
+}
+
+// animalNear returns an animal hit within the window of part hit h.
+func (d *Detector) animalNear(hits []hit, h *hit) *hit {
+	for j := range hits {
+		o := &hits[j]
+		if o.drop || o.pat.term < 0 || d.kb.Terms[o.pat.term].Kind != kb.KindAnimal || !near(h, o) {
+			continue
+		}
+		return o
+	}
+	return nil
+}
+
+// obfuscated reports whether the original text of a match hides the term:
+// it reads differently from the term once case, diacritics and script
+// variants are set aside.
+func (d *Detector) obfuscated(original string, term int) bool {
+	p := text.Plain(d.norm, original)
+	if d.kb.Terms[term].Prefix {
+		return !strings.HasPrefix(p, d.termPlain[term])
+	}
+	if p == d.termPlain[term] {
+		return false
+	}
+	// Plural and inflected forms of Latin words are not tricks.
+	return !strings.HasPrefix(p, d.termPlain[term]) || len(p)-len(d.termPlain[term]) > 2
+}
+
+func (d *Detector) signal(name string, field wildwarden.TextField, h *hit, term, category, note string) wildwarden.Signal {
+	rs, re := runeSpan(field.Text, h.ostart, h.oend)
+	return wildwarden.Signal{
+		Name:     name,
+		Field:    field.Name,
+		View:     h.view,
+		Span:     &[2]int{rs, re},
+		Text:     field.Text[h.ostart:h.oend],
+		Term:     term,
+		Category: category,
+		Note:     note,
+	}
+}
+
+func (d *Detector) setTaxon(s *wildwarden.Signal, t *kb.Term) {
+	if t.Taxon == "" {
+		return
+	}
+	tx := d.kb.Taxa[t.Taxon]
+	s.Species, s.CITES = tx.Scientific, tx.CITES
+}
+
+func runeSpan(s string, bs, be int) (int, int) {
+	start := 0
+	for range s[:bs] {
+		start++
+	}
+	n := 0
+	for range s[bs:be] {
+		n++
+	}
+	return start, start + n
+}
+
+// resolveWeak drops weak terms that stand alone: an ambiguous word counts
+// only with an offer (sale intent, price, contact) or beside stronger
+// evidence of the same category.
+func (d *Detector) resolveWeak(f *Findings) {
+	offer := f.Has(SigSaleIntent) || f.Has(SigPrice) || f.Has(SigContact)
+	strong := map[string]bool{}
+	for _, e := range f.Evidence {
+		if !e.Weak && e.Category != "" {
+			strong[e.Category] = true
+		}
+	}
+	f.Evidence = slices.DeleteFunc(f.Evidence, func(e Evidence) bool {
+		return e.Weak && !offer && !strong[e.Category]
+	})
+	sort.SliceStable(f.Evidence, func(i, j int) bool { return signalRank(f.Evidence[i].Name) < signalRank(f.Evidence[j].Name) })
+}
+
+// signalRank orders evidence for display: the product first, then how it
+// was hidden, then the offer, then what speaks against it.
+func signalRank(name string) int {
+	order := []string{SigCodeWord, SigProduct, SigAnimalPart, SigHomophone, SigPinyin, SigAnimal, SigObfuscated,
+		SigSaleIntent, SigPrice, SigContact, SigLive, SigLawful, SigImitation, SigAltMaterial, SigColourUse, SigFalseFriend, SigNews}
+	if i := slices.Index(order, name); i >= 0 {
+		return i
+	}
+	return len(order)
+}

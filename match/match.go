@@ -1,0 +1,129 @@
+// Package match finds many byte patterns at once: an Aho-Corasick automaton
+// compiled to a deterministic table over byte classes, so that scanning
+// costs one table lookup per input byte whatever the number of patterns.
+package match
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Automaton matches a fixed set of patterns. It is immutable and safe for
+// concurrent use.
+type Automaton struct {
+	classes  [256]uint8 // byte → class; class 0 is every byte no pattern uses
+	nclasses int
+	delta    []int32 // state*nclasses + class → next state
+	// outputs of state s are outs[outStart[s]:outStart[s+1]]: pattern ids
+	// that end at s, including those reached through suffix links.
+	outStart []int32
+	outs     []int32
+	lengths  []int32 // pattern id → length in bytes
+}
+
+// Build compiles patterns. Pattern i is reported with id i; empty patterns
+// are never reported. Duplicates are allowed and each is reported.
+func Build(patterns [][]byte) (*Automaton, error) {
+	a := &Automaton{lengths: make([]int32, len(patterns))}
+	// Byte classes: each byte used by some pattern gets its own class.
+	var used [256]bool
+	for _, p := range patterns {
+		for _, b := range p {
+			used[b] = true
+		}
+	}
+	a.nclasses = 1
+	for b := range used {
+		if used[b] {
+			a.classes[b] = uint8(a.nclasses)
+			a.nclasses++
+		}
+	}
+	if a.nclasses > 256 {
+		return nil, fmt.Errorf("match: %d byte classes", a.nclasses)
+	}
+	// Trie, with sparse children while building.
+	type node struct {
+		next map[uint8]int32
+		out  []int32
+	}
+	nodes := []node{{next: map[uint8]int32{}}}
+	for id, p := range patterns {
+		a.lengths[id] = int32(len(p))
+		if len(p) == 0 {
+			continue
+		}
+		s := int32(0)
+		for _, b := range p {
+			c := a.classes[b]
+			nx, ok := nodes[s].next[c]
+			if !ok {
+				nx = int32(len(nodes))
+				nodes = append(nodes, node{next: map[uint8]int32{}})
+				nodes[s].next[c] = nx
+			}
+			s = nx
+		}
+		nodes[s].out = append(nodes[s].out, int32(id))
+	}
+	if len(nodes) > 1<<31-1 {
+		return nil, fmt.Errorf("match: %d states", len(nodes))
+	}
+	// Breadth-first: failure links, then the dense transition table.
+	nc := a.nclasses
+	a.delta = make([]int32, len(nodes)*nc)
+	fail := make([]int32, len(nodes))
+	order := make([]int32, 0, len(nodes))
+	for c := 0; c < nc; c++ {
+		if nx, ok := nodes[0].next[uint8(c)]; ok {
+			a.delta[c] = nx
+			order = append(order, nx)
+		}
+	}
+	for q := 0; q < len(order); q++ {
+		s := order[q]
+		// Outputs reachable through the failure link come after s's own.
+		nodes[s].out = append(nodes[s].out, nodes[fail[s]].out...)
+		keys := make([]int, 0, len(nodes[s].next))
+		for c := range nodes[s].next {
+			keys = append(keys, int(c))
+		}
+		sort.Ints(keys)
+		for c := 0; c < nc; c++ {
+			if nx, ok := nodes[s].next[uint8(c)]; ok {
+				fail[nx] = a.delta[int(fail[s])*nc+c]
+				a.delta[int(s)*nc+c] = nx
+				order = append(order, nx)
+			} else {
+				a.delta[int(s)*nc+c] = a.delta[int(fail[s])*nc+c]
+			}
+		}
+	}
+	a.outStart = make([]int32, len(nodes)+1)
+	for s := range nodes {
+		a.outStart[s] = int32(len(a.outs))
+		a.outs = append(a.outs, nodes[s].out...)
+	}
+	a.outStart[len(nodes)] = int32(len(a.outs))
+	return a, nil
+}
+
+// States returns the number of states, a measure of the table's size.
+func (a *Automaton) States() int { return len(a.outStart) - 1 }
+
+// Find calls fn for every occurrence of every pattern in text, in order of
+// end position, with the pattern id and the byte span [start, end).
+// Overlapping occurrences are all reported.
+func (a *Automaton) Find(text []byte, fn func(id, start, end int)) {
+	delta, classes, nc := a.delta, &a.classes, a.nclasses
+	outStart := a.outStart
+	s := int32(0)
+	for i, b := range text {
+		s = delta[int(s)*nc+int(classes[b])]
+		if lo, hi := outStart[s], outStart[s+1]; lo != hi {
+			for _, id := range a.outs[lo:hi] {
+				fn(int(id), i+1-int(a.lengths[id]), i+1)
+			}
+		}
+	}
+}

@@ -1,0 +1,458 @@
+// Package text builds the normalized views of a text that the detectors
+// match against, each with a map from its bytes back to the original, so
+// that evidence points at the characters a reviewer sees.
+//
+// The folded view removes the tricks sellers use to hide a word: it applies
+// NFKC (full-width letters, ligatures, mathematical letters), lower case,
+// removes zero-width and other format characters and diacritics, maps
+// look-alike letters of other scripts to Latin (Cyrillic і, о, у → i, o, y),
+// folds Traditional Han to Simplified, joins letters spread out by
+// separators (i.v.o.r.y, i v o r y, 象 牙, 象*牙), folds leetspeak inside words
+// (1v0ry), collapses repeated letters (ivoooory, and so ivvory, shell → shel
+// on both sides of a match) and writes the names of known emoji in their
+// place. The pinyin view writes Han ideographs as toneless pinyin syllables,
+// so that homophones (象芽, 相牙 → xiang ya) and pinyin typed in Latin letters
+// meet the same term.
+//
+// Views are built into a Buffer that the caller reuses; a Normalizer is
+// immutable and safe for concurrent use.
+package text
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// View names, as reported in evidence.
+const (
+	ViewFolded = "folded"
+	ViewPinyin = "pinyin"
+	ViewEmoji  = "emoji"
+)
+
+// View is one normalized form of a text.
+type View struct {
+	Name string
+	// Text is the normalized text. It is owned by the Buffer that produced
+	// it and valid until the Buffer's next use.
+	Text []byte
+	// start and end give, for each byte of Text, the byte span of the
+	// original text it came from.
+	start, end []int32
+}
+
+// Source returns the byte span [start, end) of the original text that
+// produced the view's bytes [i, j). It requires 0 <= i < j <= len(Text).
+func (v *View) Source(i, j int) (start, end int) {
+	return int(v.start[i]), int(v.end[j-1])
+}
+
+// SourceRunes returns the span of Source in code points of original, the
+// unit of evidence spans.
+func (v *View) SourceRunes(original string, i, j int) (start, end int) {
+	bs, be := v.Source(i, j)
+	start = utf8.RuneCountInString(original[:bs])
+	return start, start + utf8.RuneCountInString(original[bs:be])
+}
+
+// Options configure a Normalizer.
+type Options struct {
+	// Emoji maps an emoji (one code point, variation selectors removed) to
+	// the words the folded view writes in its place.
+	Emoji map[string]string
+}
+
+// Normalizer builds views. Create one with New and share it.
+type Normalizer struct {
+	table *foldTable
+	emoji map[rune]string
+}
+
+// New returns a Normalizer. The Unicode tables behind it are built once per
+// process (about 100 ms) and shared.
+func New(opts Options) *Normalizer {
+	n := &Normalizer{table: sharedTable(), emoji: make(map[rune]string, len(opts.Emoji))}
+	for e, name := range opts.Emoji {
+		r, size := utf8.DecodeRuneInString(e)
+		if size == 0 || r == utf8.RuneError {
+			continue
+		}
+		n.emoji[r] = " " + Fold(n, name) + " "
+	}
+	return n
+}
+
+// unit is one rune of the original after folding.
+type unit struct {
+	s          string // folded form, "" when dropped
+	start, end int32  // byte span in the original
+	cls        uint8
+	skip       bool // removed by a word-level rule
+}
+
+// Buffer holds the working memory of normalization. Reuse one per goroutine.
+type Buffer struct {
+	units                []unit
+	folded, pinyin       []byte
+	fstart, fend         []int32
+	pstart, pend         []int32
+	views                [2]View
+	hasHan, hasEmojiName bool
+}
+
+// Views returns the views of s: the folded view always, the pinyin view
+// when s contains Han ideographs. The views live in buf.
+func (n *Normalizer) Views(s string, buf *Buffer) []View {
+	n.fold(s, buf)
+	buf.views[0] = View{Name: ViewFolded, Text: buf.folded, start: buf.fstart, end: buf.fend}
+	if !buf.hasHan {
+		return buf.views[:1]
+	}
+	n.pinyinView(buf)
+	buf.views[1] = View{Name: ViewPinyin, Text: buf.pinyin, start: buf.pstart, end: buf.pend}
+	return buf.views[:2]
+}
+
+// HasEmojiNames reports whether the last folded view in buf wrote the name
+// of an emoji.
+func (buf *Buffer) HasEmojiNames() bool { return buf.hasEmojiName }
+
+// Fold returns the folded view of s without offsets: the form in which
+// knowledge-base terms are compiled.
+func Fold(n *Normalizer, s string) string {
+	var buf Buffer
+	n.fold(s, &buf)
+	return string(buf.folded)
+}
+
+// Pinyin returns the pinyin view of s without offsets, or "" when s has no
+// Han ideographs.
+func Pinyin(n *Normalizer, s string) string {
+	var buf Buffer
+	views := n.Views(s, &buf)
+	if len(views) < 2 {
+		return ""
+	}
+	return string(views[1].Text)
+}
+
+// asciiFold is the folded form of each ASCII byte, as strings that need no
+// allocation.
+var asciiFold = func() (t [128]string) {
+	for i := range t {
+		c := byte(i)
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c < 0x20 || c == 0x7F {
+			c = ' '
+		}
+		t[i] = string([]byte{c})
+	}
+	return t
+}()
+
+var asciiClass = func() (t [128]uint8) {
+	for i := range t {
+		c := byte(i)
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			t[i] = classLetter
+		case c >= '0' && c <= '9':
+			t[i] = classDigit
+		case c <= ' ' || c == 0x7F:
+			t[i] = classSpace
+		default:
+			t[i] = classOther
+		}
+	}
+	return t
+}()
+
+// leet maps digits used as letters inside words.
+var leet = [10]string{0: "o", 1: "i", 3: "e", 4: "a", 5: "s", 7: "t"}
+
+func (n *Normalizer) fold(s string, buf *Buffer) {
+	buf.hasHan, buf.hasEmojiName = false, false
+	if isASCII(s) {
+		foldASCII(s, buf)
+		return
+	}
+	n.foldUnits(s, buf)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// foldUnits is the general path: fold each rune into a unit, apply the
+// word-level rules over the units, then write the view.
+func (n *Normalizer) foldUnits(s string, buf *Buffer) {
+	units := buf.units[:0]
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			units = append(units, unit{s: asciiFold[c], start: int32(i), end: int32(i + 1), cls: asciiClass[c]})
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		u := unit{start: int32(i), end: int32(i + size)}
+		if r == utf8.RuneError && size == 1 {
+			u.s, u.cls = " ", classSpace // invalid UTF-8 separates words
+		} else {
+			u.cls, u.s = n.table.lookup(r)
+			if u.cls == classHan {
+				buf.hasHan = true
+			}
+			if name, ok := n.emoji[r]; ok {
+				u.s, u.cls = name, classEmoji
+				buf.hasEmojiName = true
+			}
+		}
+		units = append(units, u)
+		i += size
+	}
+	buf.units = units
+	foldLeet(units)
+	joinSpreadLetters(units)
+	joinSpreadHan(units)
+	emit(units, buf)
+}
+
+// next returns the index of the first unit at or after i that is not
+// dropped, or len(units).
+func next(units []unit, i int) int {
+	for i < len(units) && units[i].cls == classDrop {
+		i++
+	}
+	return i
+}
+
+func isWordClass(c uint8) bool { return c == classLetter || c == classDigit }
+
+// foldLeet replaces digits that stand for letters inside words (1v0ry,
+// rh1n0). A word needs two letters, and a run of more than two digits is a
+// number (rmb1200), not leetspeak.
+func foldLeet(units []unit) {
+	for i := 0; i < len(units); {
+		if !isWordClass(units[i].cls) {
+			i++
+			continue
+		}
+		// A word: units [i, j) of letters and digits, dropped units inside.
+		letters, j := 0, i
+		for j < len(units) && (isWordClass(units[j].cls) || units[j].cls == classDrop) {
+			if units[j].cls == classLetter {
+				letters++
+			}
+			j++
+		}
+		if letters >= 2 {
+			for k := i; k < j; {
+				if units[k].cls != classDigit {
+					k++
+					continue
+				}
+				run := k
+				for run < j && (units[run].cls == classDigit || units[run].cls == classDrop) {
+					run++
+				}
+				if digits := countClass(units[k:run], classDigit); digits <= 2 {
+					for m := k; m < run; m++ {
+						if d := units[m].s; units[m].cls == classDigit && len(d) == 1 && leet[d[0]-'0'] != "" {
+							units[m].s, units[m].cls = leet[d[0]-'0'], classLetter
+						}
+					}
+				}
+				k = run
+			}
+		}
+		i = j
+	}
+}
+
+func countClass(units []unit, cls uint8) int {
+	n := 0
+	for _, u := range units {
+		if u.cls == cls {
+			n++
+		}
+	}
+	return n
+}
+
+// isSeparator reports whether u may stand between letters spread out to
+// hide a word: white space or ASCII punctuation.
+func isSeparator(u *unit) bool {
+	return u.cls == classSpace || (u.cls == classOther && len(u.s) == 1 && u.s[0] < utf8.RuneSelf)
+}
+
+// separatorRun returns the end of the run of separators starting at i (at
+// most three, dropped units inside), and its folded text.
+func separatorRun(units []unit, i int) (end int, sep string) {
+	n := 0
+	for end = i; end < len(units); end++ {
+		u := &units[end]
+		if u.cls == classDrop {
+			continue
+		}
+		if !isSeparator(u) || n == 3 {
+			break
+		}
+		sep += u.s
+		n++
+	}
+	return end, sep
+}
+
+// singleLetter reports whether the unit at i is a letter standing alone:
+// no letter or digit right before or after it.
+func singleLetter(units []unit, i int) bool {
+	if units[i].cls != classLetter || len(units[i].s) != 1 {
+		return false
+	}
+	for p := i - 1; p >= 0; p-- {
+		if units[p].cls != classDrop {
+			if isWordClass(units[p].cls) {
+				return false
+			}
+			break
+		}
+	}
+	nx := next(units, i+1)
+	return nx == len(units) || !isWordClass(units[nx].cls)
+}
+
+// joinSpreadLetters removes the separators of letters spread out with one
+// and the same separator: i.v.o.r.y, i v o r y, r-h-i-n-o h-o-r-n (two words).
+// It needs at least three letters.
+func joinSpreadLetters(units []unit) {
+	for i := 0; i < len(units); i++ {
+		if !singleLetter(units, i) {
+			continue
+		}
+		letters := []int{i}
+		var seps [][2]int
+		sep0 := ""
+		j := i
+		for {
+			end, sep := separatorRun(units, j+1)
+			if sep == "" || end >= len(units) || !singleLetter(units, end) {
+				break
+			}
+			if sep0 == "" {
+				sep0 = sep
+			} else if sep != sep0 {
+				break
+			}
+			seps = append(seps, [2]int{j + 1, end})
+			letters = append(letters, end)
+			j = end
+		}
+		if len(letters) < 3 {
+			continue // a later letter may start a run of its own
+		}
+		for _, sp := range seps {
+			for k := sp[0]; k < sp[1]; k++ {
+				units[k].skip = true
+			}
+		}
+		i = j
+	}
+}
+
+// joinSpreadHan removes separators between two Han ideographs (象 牙, 象*牙).
+// Punctuation that ends a clause (，。、；：！？) is not a separator and stays.
+func joinSpreadHan(units []unit) {
+	for i := 0; i < len(units); i++ {
+		if units[i].cls != classHan {
+			continue
+		}
+		end, sep := separatorRun(units, i+1)
+		if sep != "" && end < len(units) && units[end].cls == classHan && !strings.ContainsAny(sep, ",;:!?") {
+			for k := i + 1; k < end; k++ {
+				units[k].skip = true
+			}
+			i = end - 1
+		}
+	}
+}
+
+// emit writes the folded text with its offsets: white space collapsed,
+// repeated Latin letters collapsed.
+func emit(units []unit, buf *Buffer) {
+	out, st, en := buf.folded[:0], buf.fstart[:0], buf.fend[:0]
+	lastLetter := false // the last byte written came from a one-byte letter unit
+	for k := range units {
+		u := &units[k]
+		if u.cls == classDrop || u.skip {
+			continue
+		}
+		switch {
+		case u.cls == classSpace:
+			if len(out) > 0 && out[len(out)-1] != ' ' {
+				out = append(out, ' ')
+				st, en = append(st, u.start), append(en, u.end)
+			}
+			lastLetter = false
+			continue
+		case u.cls == classLetter && len(u.s) == 1 && lastLetter && out[len(out)-1] == u.s[0]:
+			en[len(en)-1] = u.end // a repeated letter: widen the last byte's source
+			continue
+		}
+		for b := 0; b < len(u.s); b++ {
+			if u.s[b] == ' ' && (len(out) == 0 || out[len(out)-1] == ' ') {
+				continue // an emoji name next to white space
+			}
+			out = append(out, u.s[b])
+			st, en = append(st, u.start), append(en, u.end)
+		}
+		lastLetter = u.cls == classLetter && len(u.s) == 1
+	}
+	buf.folded, buf.fstart, buf.fend = out, st, en
+}
+
+// pinyinView writes the folded view with each Han ideograph replaced by its
+// toneless pinyin and a space on each side.
+func (n *Normalizer) pinyinView(buf *Buffer) {
+	f := buf.folded
+	out, st, en := buf.pinyin[:0], buf.pstart[:0], buf.pend[:0]
+	for i := 0; i < len(f); {
+		r, size := rune(f[i]), 1
+		if f[i] >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(f[i:])
+		}
+		py, ok := n.table.pinyin[r]
+		if !ok {
+			if f[i] == ' ' && len(out) > 0 && out[len(out)-1] == ' ' {
+				i++
+				continue
+			}
+			for b := i; b < i+size; b++ {
+				out = append(out, f[b])
+				st, en = append(st, buf.fstart[b]), append(en, buf.fend[b])
+			}
+			i += size
+			continue
+		}
+		s0, e0 := buf.fstart[i], buf.fend[i+size-1]
+		if len(out) > 0 && out[len(out)-1] != ' ' {
+			out = append(out, ' ')
+			st, en = append(st, s0), append(en, s0)
+		}
+		for b := 0; b < len(py); b++ {
+			out = append(out, py[b])
+			st, en = append(st, s0), append(en, e0)
+		}
+		out = append(out, ' ')
+		st, en = append(st, e0), append(en, e0)
+		i += size
+	}
+	buf.pinyin, buf.pstart, buf.pend = out, st, en
+}
