@@ -144,12 +144,8 @@ func DecodeJSON(data []byte, l *wildwarden.Listing) error {
 	if !utf8.Valid(data) {
 		return fmt.Errorf("invalid UTF-8")
 	}
-	if err := json.Unmarshal(data, l); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return fmt.Errorf("field %q: expected %s, got %s", te.Field, te.Type, te.Value)
-		}
-		return fmt.Errorf("invalid JSON: %w", err)
+	if err := decodeListing(data, l); err != nil {
+		return err
 	}
 	return l.Validate()
 }
@@ -214,14 +210,14 @@ func (c *CSVReader) BytesRead() int64 { return c.counts.n }
 // returned as a *LineError; the reader goes on with the next one.
 func (c *CSVReader) Next(l *wildwarden.Listing) (line int, err error) {
 	rec, err := c.r.Read()
-	line, _ = c.r.FieldPos(0)
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			return pe.StartLine, &LineError{c.name, pe.StartLine, pe.Err}
 		}
-		return line, err
+		return 0, err
 	}
+	line, _ = c.r.FieldPos(0)
 	*l = wildwarden.Listing{}
 	for i, v := range rec {
 		if i >= len(c.header) {
