@@ -10,7 +10,7 @@ package detect
 
 import (
 	"fmt"
-	"regexp"
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -69,12 +69,6 @@ type pattern struct {
 	pinyin     bool // the pinyin form of a Chinese term
 }
 
-// regexCue is the regular expression of one regex cue.
-type regexCue struct {
-	cue int
-	re  *regexp.Regexp
-}
-
 // Detector finds signals in listings. Build one with New and share it.
 type Detector struct {
 	kb         *kb.KB
@@ -118,6 +112,24 @@ func New(k *kb.KB) (*Detector, error) {
 			d.foldedPats[len(d.foldedPats)-1].boundEnd = false
 		}
 	}
+	// addPinyin adds the pinyin forms of a Chinese term or cue: in the
+	// pinyin view (homophones such as 象芽) and typed in Latin letters
+	// (xiangya, xiang ya).
+	addPinyin := func(s string, p pattern) {
+		if !allHan(s) || utf8.RuneCountInString(s) < 2 {
+			return
+		}
+		py := strings.TrimSpace(text.Pinyin(d.norm, s))
+		if len(py) < 5 {
+			return // one-syllable pairs collide with too many words
+		}
+		p.pinyin, p.boundStart, p.boundEnd = true, true, true
+		pinyin = append(pinyin, []byte(py))
+		d.pinyinPats = append(d.pinyinPats, p)
+		p.boundStart, p.boundEnd = false, false
+		addFolded(strings.ReplaceAll(py, " ", ""), p)
+		addFolded(py, p)
+	}
 	for i, t := range k.Terms {
 		d.termPlain = append(d.termPlain, text.Plain(d.norm, t.Text))
 		before := len(d.foldedPats)
@@ -127,18 +139,9 @@ func New(k *kb.KB) (*Detector, error) {
 				d.foldedPats[j].boundEnd = false
 			}
 		}
-		if t.Kind == kb.KindPart || !allHan(t.Text) || utf8.RuneCountInString(t.Text) < 2 {
-			continue
+		if t.Kind != kb.KindPart {
+			addPinyin(t.Text, pattern{term: i, cue: -1})
 		}
-		py := strings.TrimSpace(text.Pinyin(d.norm, t.Text))
-		if len(py) < 5 {
-			continue // one-syllable pairs collide with too many words
-		}
-		pinyin = append(pinyin, []byte(py))
-		d.pinyinPats = append(d.pinyinPats, pattern{term: i, cue: -1, pinyin: true, boundStart: true, boundEnd: true})
-		// Pinyin typed in Latin letters: xiangya, xiang ya.
-		addFolded(strings.ReplaceAll(py, " ", ""), pattern{term: i, cue: -1, pinyin: true})
-		addFolded(py, pattern{term: i, cue: -1, pinyin: true})
 	}
 	regexByCue := map[string][]string{}
 	regexFirst := map[string]int{}
@@ -151,14 +154,18 @@ func New(k *kb.KB) (*Detector, error) {
 			continue
 		}
 		addForms(c.Pattern, pattern{term: -1, cue: i}, false)
+		if c.Cue == kb.CueFalseFriend || c.Cue == kb.CueColourPhrase {
+			// A brand or idiom masks the pinyin of the terms inside it too.
+			addPinyin(c.Pattern, pattern{term: -1, cue: i})
+		}
 	}
 	// One expression per cue: the alternatives of its rows.
-	for _, name := range slices.Sorted(mapsKeys(regexByCue)) {
-		re, err := regexp.Compile(strings.Join(regexByCue[name], "|"))
+	for _, name := range slices.Sorted(maps.Keys(regexByCue)) {
+		rc, err := newRegexCue(regexFirst[name], strings.Join(regexByCue[name], "|"))
 		if err != nil {
 			return nil, fmt.Errorf("detect: cue %s: %w", name, err)
 		}
-		d.regexes = append(d.regexes, regexCue{cue: regexFirst[name], re: re})
+		d.regexes = append(d.regexes, rc)
 	}
 	var err error
 	if d.folded, err = match.Build(folded); err != nil {
@@ -168,16 +175,6 @@ func New(k *kb.KB) (*Detector, error) {
 		return nil, fmt.Errorf("detect: pinyin automaton: %w", err)
 	}
 	return d, nil
-}
-
-func mapsKeys(m map[string][]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // Normalizer returns the normalizer the detector builds its views with.

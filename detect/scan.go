@@ -4,17 +4,24 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wildwarden/wildwarden"
 	"github.com/wildwarden/wildwarden/kb"
 	"github.com/wildwarden/wildwarden/text"
 )
 
+const (
+	viewPinyin = text.ViewPinyin
+	viewLeet   = text.ViewLeet
+)
+
 // hit is one raw match in one view of one field.
 type hit struct {
 	pat          pattern
 	view         string
-	vstart, vend int // bytes of the view
+	vtext        []byte // the view's text
+	vstart, vend int    // bytes of the view
 	ostart, oend int // bytes of the original field text
 	drop         bool
 	colour       bool // a colour word used as a colour
@@ -56,8 +63,9 @@ func (f *Findings) Has(name string) bool {
 // Detect finds the signals in a listing's text fields.
 func (d *Detector) Detect(l *wildwarden.Listing, sc *Scratch) *Findings {
 	f := &Findings{}
+	chinese := l.Lang == "" || strings.HasPrefix(strings.ToLower(l.Lang), "zh")
 	for _, field := range l.TextFields() {
-		d.detectField(field, sc, f)
+		d.detectField(field, chinese, sc, f)
 	}
 	if l.Price != nil && *l.Price > 0 {
 		f.Evidence = append(f.Evidence, Evidence{Signal: wildwarden.Signal{
@@ -67,43 +75,48 @@ func (d *Detector) Detect(l *wildwarden.Listing, sc *Scratch) *Findings {
 	return f
 }
 
-func (d *Detector) detectField(field wildwarden.TextField, sc *Scratch, f *Findings) {
+// detectField finds the hits in one field. Typed pinyin counts only in
+// listings that may be Chinese: in others, pinyin syllables are words of
+// their own (badan is Malay for body).
+func (d *Detector) detectField(field wildwarden.TextField, chinese bool, sc *Scratch, f *Findings) {
 	views := d.norm.Views(field.Text, &sc.buf)
 	hits := sc.hits[:0]
 	folded := &views[0]
-	d.folded.Find(folded.Text, func(id, s, e int) {
-		p := d.foldedPats[id]
-		if (p.boundStart && wordByteBefore(folded.Text, s)) || (p.boundEnd && wordByteAt(folded.Text, e)) {
-			return
+	for vi := range views {
+		v := &views[vi]
+		switch v.Name {
+		case text.ViewFolded, text.ViewLeet:
+			d.folded.Find(v.Text, func(id, s, e int) {
+				p := d.foldedPats[id]
+				if (p.boundStart && wordByteBefore(v.Text, s)) || (p.boundEnd && wordByteAt(v.Text, e)) || (p.pinyin && !chinese) {
+					return
+				}
+				os, oe := v.Source(s, e)
+				view := v.Name
+				if view == text.ViewFolded && sc.buf.HasEmojiNames() && hasPictograph(field.Text[os:oe]) {
+					view = text.ViewEmoji
+				}
+				hits = append(hits, hit{pat: p, view: view, vtext: v.Text, vstart: s, vend: e, ostart: os, oend: oe})
+			})
+		case text.ViewPinyin:
+			d.pinyin.Find(v.Text, func(id, s, e int) {
+				if (s > 0 && v.Text[s-1] != ' ') || (e < len(v.Text) && v.Text[e] != ' ') {
+					return
+				}
+				os, oe := v.Source(s, e)
+				hits = append(hits, hit{pat: d.pinyinPats[id], view: text.ViewPinyin, vtext: v.Text, vstart: s, vend: e, ostart: os, oend: oe})
+			})
 		}
-		os, oe := folded.Source(s, e)
-		view := text.ViewFolded
-		if sc.buf.HasEmojiNames() && hasPictograph(field.Text[os:oe]) {
-			view = text.ViewEmoji
-		}
-		hits = append(hits, hit{pat: p, view: view, vstart: s, vend: e, ostart: os, oend: oe})
-	})
-	if len(views) > 1 {
-		py := &views[1]
-		d.pinyin.Find(py.Text, func(id, s, e int) {
-			if (s > 0 && py.Text[s-1] != ' ') || (e < len(py.Text) && py.Text[e] != ' ') {
-				return
-			}
-			os, oe := py.Source(s, e)
-			hits = append(hits, hit{pat: d.pinyinPats[id], view: text.ViewPinyin, vstart: s, vend: e, ostart: os, oend: oe})
+	}
+	for i := range d.regexes {
+		rc := &d.regexes[i]
+		rc.findAll(folded.Text, func(s, e int) {
+			os, oe := folded.Source(s, e)
+			hits = append(hits, hit{pat: pattern{term: -1, cue: rc.cue}, view: text.ViewFolded, vtext: folded.Text, vstart: s, vend: e, ostart: os, oend: oe})
 		})
 	}
-	for _, rc := range d.regexes {
-		for _, loc := range rc.re.FindAllIndex(folded.Text, 16) {
-			if loc[0] == loc[1] {
-				continue
-			}
-			os, oe := folded.Source(loc[0], loc[1])
-			hits = append(hits, hit{pat: pattern{term: -1, cue: rc.cue}, view: text.ViewFolded, vstart: loc[0], vend: loc[1], ostart: os, oend: oe})
-		}
-	}
 	sc.hits = hits
-	d.resolveField(hits, folded)
+	d.resolveField(hits)
 	d.appendEvidence(field, hits, f)
 }
 
@@ -111,7 +124,7 @@ func (d *Detector) detectField(field wildwarden.TextField, sc *Scratch, f *Findi
 // friends) hide the terms inside them, the longest term wins, pinyin counts
 // only where the characters are not the term itself, colour words beside
 // colour context become colour use, part words need an animal beside them.
-func (d *Detector) resolveField(hits []hit, folded *text.View) {
+func (d *Detector) resolveField(hits []hit) {
 	for i := range hits {
 		h := &hits[i]
 		if h.pat.cue < 0 {
@@ -155,6 +168,16 @@ func (d *Detector) resolveField(hits []hit, folded *text.View) {
 				break
 			}
 		}
+		// The leet view counts only where the folded view found nothing.
+		if h.view == text.ViewLeet {
+			for j := range hits {
+				o := &hits[j]
+				if o.view != text.ViewLeet && o.pat.term == h.pat.term && o.pat.cue == h.pat.cue && h.overlaps(o) {
+					h.drop = true
+					break
+				}
+			}
+		}
 	}
 	// Colour words beside colour context are colours.
 	for i := range hits {
@@ -172,17 +195,39 @@ func (d *Detector) resolveField(hits []hit, folded *text.View) {
 	}
 }
 
-// near reports whether two hits stand within Window bytes of each other in
-// the folded view.
+// near reports whether two hits stand close together in the folded view:
+// within Window bytes, or with at most one character between them when
+// either is in a script written without spaces (大象 … 纪录片 are not near).
 func near(a, b *hit) bool {
-	if a.view == text.ViewPinyin || b.view == text.ViewPinyin {
-		return false
+	if a.view == viewPinyin || b.view == viewPinyin || (a.view == viewLeet) != (b.view == viewLeet) {
+		return false // offsets of different views do not compare
 	}
-	gap := b.vstart - a.vend
+	text := a.vtext
+	first, last := a, b
 	if a.vstart > b.vstart {
-		gap = a.vstart - b.vend
+		first, last = b, a
+	}
+	gap := last.vstart - first.vend
+	if gap < 0 {
+		return true
+	}
+	if unspacedAt(text, first.vend-1) || unspacedAt(text, last.vstart) {
+		return gap <= 4 // one CJK character (3 bytes) and a space
 	}
 	return gap <= Window
+}
+
+// unspacedAt reports whether the byte at i belongs to a character of a
+// script written without spaces.
+func unspacedAt(b []byte, i int) bool {
+	if i < 0 || i >= len(b) || b[i] < utf8.RuneSelf {
+		return false
+	}
+	for i > 0 && !utf8.RuneStart(b[i]) {
+		i--
+	}
+	r, _ := utf8.DecodeRune(b[i:])
+	return r >= 0x0E00 && r <= 0x0EFF || r >= 0x2E80
 }
 
 func hasPictograph(s string) bool {

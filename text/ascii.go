@@ -105,7 +105,7 @@ func spreadASCII(s string, i int) (end int, ok bool) {
 		letters++
 		j = k + 1
 	}
-	return j, letters >= 3
+	return j, sep != "" && letters >= minSpread(sep)
 }
 
 // foldSep is the folded form of a separator run: control characters are

@@ -161,6 +161,8 @@ func foldRuneSlow(r rune) (uint8, string) {
 		return classLetter, s
 	case unicode.Is(unicode.Han, first):
 		return classHan, s
+	case first == 0x30FC || first == 0x3005: // prolonged sound mark, ideographic iteration mark
+		return classCJK, s
 	case first >= 0x30A1 && first <= 0x30F6 && len(s) == len(string(first)):
 		return classCJK, string(first - 0x60) // katakana to hiragana
 	case unicode.In(first, unicode.Hiragana, unicode.Katakana, unicode.Hangul, unicode.Thai,

@@ -96,21 +96,27 @@ type Buffer struct {
 	folded, pinyin       []byte
 	fstart, fend         []int32
 	pstart, pend         []int32
-	views                [2]View
+	leet                 []byte
+	lstart, lend         []int32
+	views                [3]View
 	hasHan, hasEmojiName bool
 }
 
 // Views returns the views of s: the folded view always, the pinyin view
-// when s contains Han ideographs. The views live in buf.
+// when s contains Han ideographs, the leet view when a word mixes letters
+// with digits or symbols. The views live in buf.
 func (n *Normalizer) Views(s string, buf *Buffer) []View {
 	n.fold(s, buf)
 	buf.views[0] = View{Name: ViewFolded, Text: buf.folded, start: buf.fstart, end: buf.fend}
-	if !buf.hasHan {
-		return buf.views[:1]
+	views := buf.views[:1]
+	if buf.hasHan {
+		n.pinyinView(buf)
+		views = append(views, View{Name: ViewPinyin, Text: buf.pinyin, start: buf.pstart, end: buf.pend})
 	}
-	n.pinyinView(buf)
-	buf.views[1] = View{Name: ViewPinyin, Text: buf.pinyin, start: buf.pstart, end: buf.pend}
-	return buf.views[:2]
+	if leetView(buf) {
+		views = append(views, View{Name: ViewLeet, Text: buf.leet, start: buf.lstart, end: buf.lend})
+	}
+	return views
 }
 
 // HasEmojiNames reports whether the last folded view in buf wrote the name
@@ -129,11 +135,12 @@ func Fold(n *Normalizer, s string) string {
 // Han ideographs.
 func Pinyin(n *Normalizer, s string) string {
 	var buf Buffer
-	views := n.Views(s, &buf)
-	if len(views) < 2 {
-		return ""
+	for _, v := range n.Views(s, &buf) {
+		if v.Name == ViewPinyin {
+			return string(v.Text)
+		}
 	}
-	return string(views[1].Text)
+	return ""
 }
 
 // asciiFold is the folded form of each ASCII byte, as strings that need no
@@ -221,7 +228,7 @@ func (n *Normalizer) foldUnits(s string, buf *Buffer) {
 	buf.units = units
 	foldLeet(units)
 	joinSpreadLetters(units)
-	joinSpreadHan(units)
+	joinSpreadUnspaced(units)
 	emit(units, buf)
 }
 
@@ -287,10 +294,27 @@ func countClass(units []unit, cls uint8) int {
 	return n
 }
 
+// minSpread is the fewest letters that make a spread-out word with the
+// separator sep: three with white space (a b testing stays), two with
+// symbols (d*e, t.ê).
+func minSpread(sep string) int {
+	if strings.TrimSpace(sep) == "" {
+		return 3
+	}
+	return 2
+}
+
 // isSeparator reports whether u may stand between letters spread out to
 // hide a word: white space or ASCII punctuation.
 func isSeparator(u *unit) bool {
-	return u.cls == classSpace || (u.cls == classOther && len(u.s) == 1 && u.s[0] < utf8.RuneSelf)
+	if u.cls == classSpace || (u.cls == classOther && len(u.s) == 1 && u.s[0] < utf8.RuneSelf) {
+		return true
+	}
+	switch u.s {
+	case "·", "・", "•", "‧", "∙", "⋅", "°", "～", "〜":
+		return true
+	}
+	return false
 }
 
 // separatorRun returns the end of the run of separators starting at i (at
@@ -331,7 +355,8 @@ func singleLetter(units []unit, i int) bool {
 
 // joinSpreadLetters removes the separators of letters spread out with one
 // and the same separator: i.v.o.r.y, i v o r y, r-h-i-n-o h-o-r-n (two words).
-// It needs at least three letters.
+// It needs three letters spread with spaces, two with other separators
+// (d*e).
 func joinSpreadLetters(units []unit) {
 	for i := 0; i < len(units); i++ {
 		if !singleLetter(units, i) {
@@ -355,7 +380,7 @@ func joinSpreadLetters(units []unit) {
 			letters = append(letters, end)
 			j = end
 		}
-		if len(letters) < 3 {
+		if len(letters) < minSpread(sep0) {
 			continue // a later letter may start a run of its own
 		}
 		for _, sp := range seps {
@@ -367,15 +392,20 @@ func joinSpreadLetters(units []unit) {
 	}
 }
 
-// joinSpreadHan removes separators between two Han ideographs (象 牙, 象*牙).
-// Punctuation that ends a clause (，。、；：！？) is not a separator and stays.
-func joinSpreadHan(units []unit) {
+// isUnspaced reports whether a class belongs to a script written without
+// spaces between words: Han, kana, Thai and the like.
+func isUnspaced(cls uint8) bool { return cls == classHan || cls == classCJK }
+
+// joinSpreadUnspaced removes separators between two characters of scripts
+// written without spaces (象 牙, 象*牙, 虎·の·牙, ง.า.ช้.า.ง). Punctuation that
+// ends a clause (，。、；：！？) is not a separator and stays.
+func joinSpreadUnspaced(units []unit) {
 	for i := 0; i < len(units); i++ {
-		if units[i].cls != classHan {
+		if !isUnspaced(units[i].cls) {
 			continue
 		}
 		end, sep := separatorRun(units, i+1)
-		if sep != "" && end < len(units) && units[end].cls == classHan && !strings.ContainsAny(sep, ",;:!?") {
+		if sep != "" && end < len(units) && isUnspaced(units[end].cls) && !strings.ContainsAny(sep, ",;:!?") {
 			for k := i + 1; k < end; k++ {
 				units[k].skip = true
 			}

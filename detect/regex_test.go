@@ -1,0 +1,46 @@
+package detect
+
+import (
+	"regexp"
+	"slices"
+	"testing"
+)
+
+// TestRegexPrefilter checks that the prefiltered, anchored search finds
+// what a plain search finds, for expressions of the kinds cues use.
+func TestRegexPrefilter(t *testing.T) {
+	exprs := []string{
+		`[$€£¥]\s?\d+`,
+		`\d+(?:[.,]\d+)?\s?(?:usd|rmb|元|块)`,
+		`(?i)(?:wechat|vx)\s*[:：]?\s*[a-z0-9_]{4,}`,
+		`\+?\d[\d -]{7,14}\d`,
+		`a*b?`, // nullable: no prefilter
+	}
+	texts := []string{
+		"price $200 or ¥1,500 rmb, 1200元 and 300 usd",
+		"wechat: ivory888, VX abc12345",
+		"call +84 912 345 678 now",
+		"nothing here",
+		"us$5 $$9",
+	}
+	for _, expr := range exprs {
+		rc, err := newRegexCue(0, expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := regexp.MustCompile(expr)
+		for _, text := range texts {
+			var got [][2]int
+			rc.findAll([]byte(text), func(s, e int) { got = append(got, [2]int{s, e}) })
+			var want [][2]int
+			for _, loc := range plain.FindAllStringIndex(text, -1) {
+				if loc[0] < loc[1] {
+					want = append(want, [2]int{loc[0], loc[1]})
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s on %q: got %v, want %v", expr, text, got, want)
+			}
+		}
+	}
+}
