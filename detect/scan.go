@@ -22,7 +22,7 @@ type hit struct {
 	view         string
 	vtext        []byte // the view's text
 	vstart, vend int    // bytes of the view
-	ostart, oend int // bytes of the original field text
+	ostart, oend int    // bytes of the original field text
 	drop         bool
 	colour       bool // a colour word used as a colour
 }

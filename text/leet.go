@@ -60,7 +60,7 @@ func leetView(buf *Buffer) bool {
 			switch {
 			case isLower(c):
 			case letters == 0 || j-i < 3,
-				c == '@' && k == i, // a handle
+				c == '@' && k == i,   // a handle
 				c == '!' && k == j-1: // an exclamation
 			default:
 				c = leetLetter[c]
