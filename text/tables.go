@@ -34,13 +34,27 @@ const (
 type foldTable struct {
 	class  [0x10000]uint8
 	folded [0x10000]string // "" for dropped runes
-	pinyin map[rune]string // toneless pinyin of Simplified Han ideographs
+	pinyin []string // toneless pinyin of Han ideographs from pinyinFirst; "" when none
 }
 
 var sharedTable = sync.OnceValue(buildFoldTable)
 
+// The range of Han ideographs that have a pinyin reading in the table.
+const (
+	pinyinFirst = 0x3400
+	pinyinLast  = 0x9FFF
+)
+
+// pinyinOf returns the toneless pinyin of r, or "".
+func (t *foldTable) pinyinOf(r rune) string {
+	if r < pinyinFirst || r > pinyinLast {
+		return ""
+	}
+	return t.pinyin[r-pinyinFirst]
+}
+
 func buildFoldTable() *foldTable {
-	t := &foldTable{pinyin: make(map[rune]string, 21000)}
+	t := &foldTable{pinyin: make([]string, pinyinLast-pinyinFirst+1)}
 	t2s, err := gocc.New("t2s")
 	if err != nil {
 		// gocc embeds its dictionaries; failing to load them is a build defect.
@@ -61,9 +75,9 @@ func buildFoldTable() *foldTable {
 		t.folded[r] = s
 	}
 	args := pinyin.NewArgs()
-	for r := rune(0x3400); r <= 0x9FFF; r++ {
+	for r := rune(pinyinFirst); r <= pinyinLast; r++ {
 		if p := pinyin.SinglePinyin(r, args); len(p) > 0 && p[0] != "" {
-			t.pinyin[r] = p[0]
+			t.pinyin[r-pinyinFirst] = p[0]
 		}
 	}
 	return t

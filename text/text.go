@@ -201,34 +201,59 @@ func isASCII(s string) bool {
 // word-level rules over the units, then write the view.
 func (n *Normalizer) foldUnits(s string, buf *Buffer) {
 	units := buf.units[:0]
+	// Which word-level rules can apply, learnt on the way: most texts need
+	// none of them.
+	var needLeet, needSpread, needUnspaced bool
+	var prev, prev2 uint8 = classSpace, classSpace // classes of the last two kept units
 	for i := 0; i < len(s); {
 		c := s[i]
+		var u unit
 		if c < utf8.RuneSelf {
-			units = append(units, unit{s: asciiFold[c], start: int32(i), end: int32(i + 1), cls: asciiClass[c]})
+			u = unit{s: asciiFold[c], start: int32(i), end: int32(i + 1), cls: asciiClass[c]}
 			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		u := unit{start: int32(i), end: int32(i + size)}
-		if r == utf8.RuneError && size == 1 {
-			u.s, u.cls = " ", classSpace // invalid UTF-8 separates words
 		} else {
-			u.cls, u.s = n.table.lookup(r)
-			if u.cls == classHan {
-				buf.hasHan = true
-			}
-			if name, ok := n.emoji[r]; ok {
-				u.s, u.cls = name, classEmoji
-				buf.hasEmojiName = true
+			r, size := utf8.DecodeRuneInString(s[i:])
+			u = unit{start: int32(i), end: int32(i + size)}
+			i += size
+			if r == utf8.RuneError && size == 1 {
+				u.s, u.cls = " ", classSpace // invalid UTF-8 separates words
+			} else {
+				u.cls, u.s = n.table.lookup(r)
+				switch u.cls {
+				case classHan:
+					buf.hasHan = true
+				case classEmoji, classOther:
+					if name, ok := n.emoji[r]; ok {
+						u.s, u.cls = name, classEmoji
+						buf.hasEmojiName = true
+					}
+				}
 			}
 		}
 		units = append(units, u)
-		i += size
+		if u.cls == classDrop {
+			continue
+		}
+		switch {
+		case u.cls == classDigit && prev == classLetter, u.cls == classLetter && prev == classDigit:
+			needLeet = true
+		case (u.cls == classSpace || u.cls == classOther) && prev == classLetter && !isWordClass(prev2):
+			needSpread = true
+		case (u.cls == classSpace || u.cls == classOther) && isUnspaced(prev):
+			needUnspaced = true
+		}
+		prev2, prev = prev, u.cls
 	}
 	buf.units = units
-	foldLeet(units)
-	joinSpreadLetters(units)
-	joinSpreadUnspaced(units)
+	if needLeet {
+		foldLeet(units)
+	}
+	if needSpread {
+		joinSpreadLetters(units)
+	}
+	if needUnspaced {
+		joinSpreadUnspaced(units)
+	}
 	emit(units, buf)
 }
 
@@ -417,7 +442,12 @@ func joinSpreadUnspaced(units []unit) {
 // emit writes the folded text with its offsets: white space collapsed,
 // repeated Latin letters collapsed.
 func emit(units []unit, buf *Buffer) {
-	out, st, en := buf.folded[:0], buf.fstart[:0], buf.fend[:0]
+	want := 4 * len(units)
+	if cap(buf.folded) < want {
+		buf.folded, buf.fstart, buf.fend = make([]byte, want), make([]int32, want), make([]int32, want)
+	}
+	out, st, en := buf.folded[:cap(buf.folded)], buf.fstart[:cap(buf.folded)], buf.fend[:cap(buf.folded)]
+	n := 0
 	lastLetter := false // the last byte written came from a one-byte letter unit
 	for k := range units {
 		u := &units[k]
@@ -426,26 +456,30 @@ func emit(units []unit, buf *Buffer) {
 		}
 		switch {
 		case u.cls == classSpace:
-			if len(out) > 0 && out[len(out)-1] != ' ' {
-				out = append(out, ' ')
-				st, en = append(st, u.start), append(en, u.end)
+			if n > 0 && out[n-1] != ' ' {
+				out[n], st[n], en[n] = ' ', u.start, u.end
+				n++
 			}
 			lastLetter = false
 			continue
-		case u.cls == classLetter && len(u.s) == 1 && lastLetter && out[len(out)-1] == u.s[0]:
-			en[len(en)-1] = u.end // a repeated letter: widen the last byte's source
+		case u.cls == classLetter && len(u.s) == 1 && lastLetter && out[n-1] == u.s[0]:
+			en[n-1] = u.end // a repeated letter: widen the last byte's source
 			continue
 		}
+		if n+len(u.s) > len(out) {
+			size := 2*len(out) + len(u.s)
+			out, st, en = append(out[:n], make([]byte, size-n)...), append(st[:n], make([]int32, size-n)...), append(en[:n], make([]int32, size-n)...)
+		}
 		for b := 0; b < len(u.s); b++ {
-			if u.s[b] == ' ' && (len(out) == 0 || out[len(out)-1] == ' ') {
+			if u.s[b] == ' ' && (n == 0 || out[n-1] == ' ') {
 				continue // an emoji name next to white space
 			}
-			out = append(out, u.s[b])
-			st, en = append(st, u.start), append(en, u.end)
+			out[n], st[n], en[n] = u.s[b], u.start, u.end
+			n++
 		}
 		lastLetter = u.cls == classLetter && len(u.s) == 1
 	}
-	buf.folded, buf.fstart, buf.fend = out, st, en
+	buf.folded, buf.fstart, buf.fend = out[:n], st[:n], en[:n]
 }
 
 // pinyinView writes the folded view with each Han ideograph replaced by its
@@ -458,8 +492,8 @@ func (n *Normalizer) pinyinView(buf *Buffer) {
 		if f[i] >= utf8.RuneSelf {
 			r, size = utf8.DecodeRune(f[i:])
 		}
-		py, ok := n.table.pinyin[r]
-		if !ok {
+		py := n.table.pinyinOf(r)
+		if py == "" {
 			if f[i] == ' ' && len(out) > 0 && out[len(out)-1] == ' ' {
 				i++
 				continue
