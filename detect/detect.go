@@ -10,8 +10,6 @@ package detect
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -77,7 +75,7 @@ type Detector struct {
 	foldedPats []pattern
 	pinyin     *match.Automaton
 	pinyinPats []pattern
-	regexes    []regexCue
+	regexes    *regexSet
 	termPlain  []string // Plain form of each term
 }
 
@@ -143,14 +141,14 @@ func New(k *kb.KB) (*Detector, error) {
 			addPinyin(t.Text, pattern{term: i, cue: -1})
 		}
 	}
-	regexByCue := map[string][]string{}
-	regexFirst := map[string]int{}
+	var regexes []regexCue
 	for i, c := range k.Cues {
 		if c.Regex {
-			if _, ok := regexFirst[c.Cue]; !ok {
-				regexFirst[c.Cue] = i
+			rc, err := newRegexCue(i, c.Pattern)
+			if err != nil {
+				return nil, fmt.Errorf("detect: %s: %w", c.Source, err)
 			}
-			regexByCue[c.Cue] = append(regexByCue[c.Cue], "(?:"+c.Pattern+")")
+			regexes = append(regexes, rc)
 			continue
 		}
 		addForms(c.Pattern, pattern{term: -1, cue: i}, false)
@@ -159,14 +157,7 @@ func New(k *kb.KB) (*Detector, error) {
 			addPinyin(c.Pattern, pattern{term: -1, cue: i})
 		}
 	}
-	// One expression per cue: the alternatives of its rows.
-	for _, name := range slices.Sorted(maps.Keys(regexByCue)) {
-		rc, err := newRegexCue(regexFirst[name], strings.Join(regexByCue[name], "|"))
-		if err != nil {
-			return nil, fmt.Errorf("detect: cue %s: %w", name, err)
-		}
-		d.regexes = append(d.regexes, rc)
-	}
+	d.regexes = newRegexSet(regexes)
 	var err error
 	if d.folded, err = match.Build(folded); err != nil {
 		return nil, fmt.Errorf("detect: folded automaton: %w", err)

@@ -7,19 +7,78 @@ import (
 	"unicode/utf8"
 )
 
-// regexCue is the expression of a cue's regex rows, with a prefilter: the
-// bytes a match can begin with. Most cue expressions begin with a digit, a
-// currency sign or a few letters, so the expression runs anchored only at
-// such bytes instead of over the whole text.
+// regexCue is the expression of one regex row of the cues, with two
+// prefilters computed from its syntax so that most texts never run it:
+//
+//   - need: bytes of which every match contains at least one; a text with
+//     none of them is skipped (an e-mail address needs '@').
+//   - first: the bytes a match can begin with; when they are few (digits, a
+//     currency sign), the expression runs anchored only where such a byte
+//     starts a word or a number, instead of over the whole text.
 type regexCue struct {
 	cue      int
 	re       *regexp.Regexp
-	anchored *regexp.Regexp
-	first    *[256]bool // nil: any byte may begin a match
+	anchored *regexp.Regexp // nil: run unanchored
+	need     bitset         // all ones: no byte is needed
+	first    *byteSet
+	// firstRunes are the ranges of runes a match can begin with, checked at
+	// a non-ASCII candidate byte before running the expression.
+	firstRunes []rune
+	boundary   bool // the expression may start with \b: no match begins inside a word
+}
+
+// bitset is a set of bytes as bits, for a fast test against a text's bytes.
+type bitset [4]uint64
+
+func (b *bitset) add(c byte)           { b[c>>6] |= 1 << (c & 63) }
+func (b *bitset) meets(o *bitset) bool { return b[0]&o[0]|b[1]&o[1]|b[2]&o[2]|b[3]&o[3] != 0 }
+func bitsetOf(s *byteSet) (b bitset) {
+	for c, in := range s {
+		if in {
+			b.add(byte(c))
+		}
+	}
+	return b
+}
+
+type byteSet [256]bool
+
+func (s *byteSet) size() int {
+	n := 0
+	for _, b := range s {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// cost estimates how often a text holds one of the set's bytes: letters and
+// spaces are everywhere, digits and non-ASCII bytes common, punctuation rare.
+func (s *byteSet) cost() int {
+	c := 0
+	for b, in := range s {
+		if !in {
+			continue
+		}
+		switch {
+		case b == ' ' || b >= 'a' && b <= 'z':
+			c += 20
+		case b >= '0' && b <= '9' || b >= 0x80:
+			c += 5
+		default:
+			c++
+		}
+	}
+	return c
 }
 
 // regexWindow bounds the text an anchored cue expression looks at.
 const regexWindow = 256
+
+// selective is the most bytes a first-byte set may hold for the anchored
+// run to pay off.
+const selective = 48
 
 func newRegexCue(cue int, expr string) (regexCue, error) {
 	re, err := regexp.Compile(expr)
@@ -31,40 +90,162 @@ func newRegexCue(cue int, expr string) (regexCue, error) {
 	if err != nil {
 		return regexCue{}, err
 	}
-	var first [256]bool
-	if nullable := firstBytes(parsed.Simplify(), &first); !nullable {
+	parsed = parsed.Simplify()
+	rc.need = bitset{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+	if need := needBytes(parsed); need != nil {
+		rc.need = bitsetOf(need)
+	}
+	var first byteSet
+	if !firstBytes(parsed, &first) && first.size() <= selective && !hasAnchor(parsed) {
 		rc.first = &first
-		rc.anchored = regexp.MustCompile(`^(?:` + expr + `)`)
+		rc.firstRunes, _ = firstRunes(parsed, nil)
+		rc.boundary = startsWithBoundary(parsed)
+		rc.anchored, err = regexp.Compile(`^(?:` + expr + `)`)
+		if err != nil {
+			return regexCue{}, err
+		}
 	}
 	return rc, nil
 }
 
-// findAll calls fn with the span of each match in text.
-func (rc *regexCue) findAll(text []byte, fn func(start, end int)) {
-	if rc.first == nil {
-		for _, loc := range rc.re.FindAllIndex(text, -1) {
-			if loc[0] < loc[1] {
-				fn(loc[0], loc[1])
+// hasAnchor reports whether re holds an assertion on the start of the text
+// or line, which an anchored run on a window would change.
+func hasAnchor(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpBeginLine, syntax.OpBeginText, syntax.OpNoWordBoundary:
+		return true
+	}
+	for _, sub := range re.Sub {
+		if hasAnchor(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// startsWithBoundary reports whether a match of re may begin with \b: then
+// it cannot begin inside a word, which the anchored run must check itself.
+func startsWithBoundary(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpWordBoundary:
+		return true
+	case syntax.OpCapture, syntax.OpPlus, syntax.OpStar, syntax.OpQuest, syntax.OpRepeat:
+		return startsWithBoundary(re.Sub[0])
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			if startsWithBoundary(sub) {
+				return true
+			}
+			var s byteSet
+			if !firstBytes(sub, &s) {
+				return false
 			}
 		}
-		return
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			if startsWithBoundary(sub) {
+				return true
+			}
+		}
 	}
+	return false
+}
+
+// present is the set of bytes in a text, computed once per text.
+func present(text []byte) (b bitset) {
+	for _, c := range text {
+		b.add(c)
+	}
+	return b
+}
+
+// regexSet runs the cue expressions over a text: the anchored ones in one
+// pass, at the bytes they can begin with; the others whole, when the text
+// holds a byte they need.
+type regexSet struct {
+	cues       []regexCue
+	byFirst    [256][]int32 // byte → anchored expressions that can begin with it
+	unanchored []int32
+}
+
+func newRegexSet(cues []regexCue) *regexSet {
+	rs := &regexSet{cues: cues}
+	for i := range cues {
+		if cues[i].anchored == nil {
+			rs.unanchored = append(rs.unanchored, int32(i))
+			continue
+		}
+		for b, in := range cues[i].first {
+			if in {
+				rs.byFirst[b] = append(rs.byFirst[b], int32(i))
+			}
+		}
+	}
+	return rs
+}
+
+// findAll calls fn with the cue and span of each match in text.
+func (rs *regexSet) findAll(text []byte, fn func(rc *regexCue, start, end int)) {
+	in := present(text)
+	if len(rs.unanchored) > 0 {
+		for _, i := range rs.unanchored {
+			rc := &rs.cues[i]
+			if !rc.need.meets(&in) {
+				continue
+			}
+			for _, loc := range rc.re.FindAllIndex(text, -1) {
+				if loc[0] < loc[1] {
+					fn(rc, loc[0], loc[1])
+				}
+			}
+		}
+	}
+	var busyUntil [64]int // per expression (first 64), where its last match ended
 	for i := 0; i < len(text); i++ {
-		if !rc.first[text[i]] {
+		c := text[i]
+		list := rs.byFirst[c]
+		if len(list) == 0 {
+			continue
+		}
+		var p byte
+		if i > 0 {
+			p = text[i-1]
+		}
+		// Inside a number or a word, a match would have begun earlier.
+		inRun := i > 0 && (isDigit(c) && isDigit(p) || isLetter(c) && isLetter(p))
+		if inRun {
 			continue
 		}
 		window := text[i:min(len(text), i+regexWindow)]
-		if loc := rc.anchored.FindIndex(window); loc != nil && loc[1] > 0 {
-			fn(i, i+loc[1])
-			i += loc[1] - 1
+		for _, k := range list {
+			rc := &rs.cues[k]
+			if k < 64 && i < busyUntil[k] || !rc.need.meets(&in) {
+				continue
+			}
+			if rc.boundary && i > 0 && isWord(p) && isWord(c) {
+				continue
+			}
+			if c >= utf8.RuneSelf && !inRanges(rc.firstRunes, window) {
+				continue
+			}
+			if loc := rc.anchored.FindIndex(window); loc != nil && loc[1] > 0 {
+				fn(rc, i, i+loc[1])
+				if k < 64 {
+					busyUntil[k] = i + loc[1]
+				}
+			}
 		}
 	}
 }
 
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isWord(c byte) bool   { return isDigit(c) || isLetter(c) || c == '_' }
+
 // firstBytes adds to set the bytes a match of re can begin with, and
 // reports whether re can match the empty string (then the set is not a
 // complete prefilter).
-func firstBytes(re *syntax.Regexp, set *[256]bool) (nullable bool) {
+func firstBytes(re *syntax.Regexp, set *byteSet) (nullable bool) {
 	switch re.Op {
 	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText,
 		syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
@@ -112,7 +293,57 @@ func firstBytes(re *syntax.Regexp, set *[256]bool) (nullable bool) {
 	return true // an operator this analysis does not know: no prefilter
 }
 
-func addRune(set *[256]bool, r rune, fold bool) {
+// needBytes returns a set of bytes of which every match of re holds one,
+// the cheapest it can find, or nil.
+func needBytes(re *syntax.Regexp) *byteSet {
+	switch re.Op {
+	case syntax.OpLiteral:
+		// Any one byte of the literal will do: take the rarest.
+		var best *byteSet
+		for _, r := range re.Rune {
+			var s byteSet
+			addRune(&s, r, re.Flags&syntax.FoldCase != 0)
+			if best == nil || s.cost() < best.cost() {
+				best = &s
+			}
+		}
+		return best
+	case syntax.OpCharClass:
+		var s byteSet
+		firstBytes(re, &s)
+		return &s
+	case syntax.OpCapture, syntax.OpPlus:
+		return needBytes(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min == 0 {
+			return nil
+		}
+		return needBytes(re.Sub[0])
+	case syntax.OpConcat:
+		var best *byteSet
+		for _, sub := range re.Sub {
+			if s := needBytes(sub); s != nil && (best == nil || s.cost() < best.cost()) {
+				best = s
+			}
+		}
+		return best
+	case syntax.OpAlternate:
+		var all byteSet
+		for _, sub := range re.Sub {
+			s := needBytes(sub)
+			if s == nil {
+				return nil
+			}
+			for b, in := range s {
+				all[b] = all[b] || in
+			}
+		}
+		return &all
+	}
+	return nil
+}
+
+func addRune(set *byteSet, r rune, fold bool) {
 	var buf [utf8.UTFMax]byte
 	utf8.EncodeRune(buf[:], r)
 	set[buf[0]] = true
@@ -125,12 +356,11 @@ func addRune(set *[256]bool, r rune, fold bool) {
 }
 
 // addRange adds the first bytes of every rune in [lo, hi].
-func addRange(set *[256]bool, lo, hi rune) {
+func addRange(set *byteSet, lo, hi rune) {
 	for lo <= hi {
 		var buf [utf8.UTFMax]byte
 		utf8.EncodeRune(buf[:], lo)
 		set[buf[0]] = true
-		// Jump to the next rune with a different first byte.
 		next := nextLeadRune(lo)
 		if next <= lo {
 			break
@@ -152,4 +382,67 @@ func nextLeadRune(r rune) rune {
 	default:
 		return (r>>18 + 1) << 18
 	}
+}
+
+// firstRunes appends the rune ranges (pairs lo, hi) a match of re can begin
+// with, and reports whether re can match the empty string.
+func firstRunes(re *syntax.Regexp, ranges []rune) ([]rune, bool) {
+	switch re.Op {
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText,
+		syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return ranges, true
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return ranges, true
+		}
+		r := re.Rune[0]
+		ranges = append(ranges, r, r)
+		if re.Flags&syntax.FoldCase != 0 {
+			for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+				ranges = append(ranges, f, f)
+			}
+		}
+		return ranges, false
+	case syntax.OpCharClass:
+		return append(ranges, re.Rune...), false
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return append(ranges, 0, unicode.MaxRune), false
+	case syntax.OpCapture, syntax.OpPlus:
+		return firstRunes(re.Sub[0], ranges)
+	case syntax.OpStar, syntax.OpQuest:
+		ranges, _ = firstRunes(re.Sub[0], ranges)
+		return ranges, true
+	case syntax.OpRepeat:
+		var n bool
+		ranges, n = firstRunes(re.Sub[0], ranges)
+		return ranges, n || re.Min == 0
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			var n bool
+			if ranges, n = firstRunes(sub, ranges); !n {
+				return ranges, false
+			}
+		}
+		return ranges, true
+	case syntax.OpAlternate:
+		nullable := false
+		for _, sub := range re.Sub {
+			var n bool
+			ranges, n = firstRunes(sub, ranges)
+			nullable = nullable || n
+		}
+		return ranges, nullable
+	}
+	return append(ranges, 0, unicode.MaxRune), true
+}
+
+// inRanges reports whether the rune at the start of b is in ranges.
+func inRanges(ranges []rune, b []byte) bool {
+	r, _ := utf8.DecodeRune(b)
+	for i := 0; i+1 < len(ranges); i += 2 {
+		if ranges[i] <= r && r <= ranges[i+1] {
+			return true
+		}
+	}
+	return false
 }

@@ -15,6 +15,9 @@ func TestRegexPrefilter(t *testing.T) {
 		`(?i)(?:wechat|vx)\s*[:：]?\s*[a-z0-9_]{4,}`,
 		`\+?\d[\d -]{7,14}\d`,
 		`a*b?`, // nullable: no prefilter
+		`[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}`,
+		`\brm\s?\d`,
+		`\b\d{8,15}\b`,
 	}
 	texts := []string{
 		"price $200 or ¥1,500 rmb, 1200元 and 300 usd",
@@ -22,6 +25,7 @@ func TestRegexPrefilter(t *testing.T) {
 		"call +84 912 345 678 now",
 		"nothing here",
 		"us$5 $$9",
+		"mail me: abc.def@example.com or rm 200, id 1234567890 x123456789",
 	}
 	for _, expr := range exprs {
 		rc, err := newRegexCue(0, expr)
@@ -31,7 +35,7 @@ func TestRegexPrefilter(t *testing.T) {
 		plain := regexp.MustCompile(expr)
 		for _, text := range texts {
 			var got [][2]int
-			rc.findAll([]byte(text), func(s, e int) { got = append(got, [2]int{s, e}) })
+			newRegexSet([]regexCue{rc}).findAll([]byte(text), func(_ *regexCue, s, e int) { got = append(got, [2]int{s, e}) })
 			var want [][2]int
 			for _, loc := range plain.FindAllStringIndex(text, -1) {
 				if loc[0] < loc[1] {

@@ -50,14 +50,22 @@ type Findings struct {
 	Evidence []Evidence
 }
 
+// maxCueEvidence is how many times one context cue is quoted as evidence:
+// a description that says "for sale" ten times adds nothing after the
+// first few.
+const maxCueEvidence = 3
+
 // Has reports whether a signal of the given name was found.
-func (f *Findings) Has(name string) bool {
+func (f *Findings) Has(name string) bool { return f.count(name) > 0 }
+
+func (f *Findings) count(name string) int {
+	n := 0
 	for i := range f.Evidence {
 		if f.Evidence[i].Name == name {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 // Detect finds the signals in a listing's text fields.
@@ -108,13 +116,10 @@ func (d *Detector) detectField(field wildwarden.TextField, chinese bool, sc *Scr
 			})
 		}
 	}
-	for i := range d.regexes {
-		rc := &d.regexes[i]
-		rc.findAll(folded.Text, func(s, e int) {
-			os, oe := folded.Source(s, e)
-			hits = append(hits, hit{pat: pattern{term: -1, cue: rc.cue}, view: text.ViewFolded, vtext: folded.Text, vstart: s, vend: e, ostart: os, oend: oe})
-		})
-	}
+	d.regexes.findAll(folded.Text, func(rc *regexCue, s, e int) {
+		os, oe := folded.Source(s, e)
+		hits = append(hits, hit{pat: pattern{term: -1, cue: rc.cue}, view: text.ViewFolded, vtext: folded.Text, vstart: s, vend: e, ostart: os, oend: oe})
+	})
 	sc.hits = hits
 	d.resolveField(hits)
 	d.appendEvidence(field, hits, f)
@@ -249,7 +254,7 @@ func (d *Detector) appendEvidence(field wildwarden.TextField, hits []hit, f *Fin
 		if h.pat.cue >= 0 {
 			c := &d.kb.Cues[h.pat.cue]
 			name, ok := cueSignal[c.Cue]
-			if !ok {
+			if !ok || f.count(name) >= maxCueEvidence {
 				continue // colour context only qualifies colour words
 			}
 			f.Evidence = append(f.Evidence, Evidence{Signal: d.signal(name, field, h, c.Pattern, "", c.Note)})
@@ -376,10 +381,18 @@ func (d *Detector) resolveWeak(f *Findings) {
 // signalRank orders evidence for display: the product first, then how it
 // was hidden, then the offer, then what speaks against it.
 func signalRank(name string) int {
-	order := []string{SigCodeWord, SigProduct, SigAnimalPart, SigHomophone, SigPinyin, SigAnimal, SigObfuscated,
-		SigSaleIntent, SigPrice, SigContact, SigLive, SigLawful, SigImitation, SigAltMaterial, SigColourUse, SigFalseFriend, SigNews}
-	if i := slices.Index(order, name); i >= 0 {
+	if i, ok := rankOf[name]; ok {
 		return i
 	}
-	return len(order)
+	return len(rankOf)
 }
+
+var rankOf = func() map[string]int {
+	order := []string{SigCodeWord, SigProduct, SigAnimalPart, SigHomophone, SigPinyin, SigAnimal, SigObfuscated,
+		SigSaleIntent, SigPrice, SigContact, SigLive, SigLawful, SigImitation, SigAltMaterial, SigColourUse, SigFalseFriend, SigNews}
+	m := make(map[string]int, len(order))
+	for i, name := range order {
+		m[name] = i
+	}
+	return m
+}()

@@ -13,7 +13,10 @@ import (
 type Automaton struct {
 	classes  [256]uint8 // byte → class; class 0 is every byte no pattern uses
 	nclasses int
-	delta    []int32 // state*nclasses + class → next state
+	// delta[row+class] is the next state's row (state × nclasses), negated
+	// and less one when the next state has outputs, so that the scanning
+	// loop reads one table per byte.
+	delta []int32
 	// outputs of state s are outs[outStart[s]:outStart[s+1]]: pattern ids
 	// that end at s, including those reached through suffix links.
 	outStart []int32
@@ -105,6 +108,16 @@ func Build(patterns [][]byte) (*Automaton, error) {
 		a.outs = append(a.outs, nodes[s].out...)
 	}
 	a.outStart[len(nodes)] = int32(len(a.outs))
+	if int64(len(nodes))*int64(nc) >= 1<<31-1 {
+		return nil, fmt.Errorf("match: table of %d states × %d classes is too large", len(nodes), nc)
+	}
+	for i, next := range a.delta {
+		row := next * int32(nc)
+		if a.outStart[next] != a.outStart[next+1] {
+			row = -row - 1
+		}
+		a.delta[i] = row
+	}
 	return a, nil
 }
 
@@ -115,15 +128,19 @@ func (a *Automaton) States() int { return len(a.outStart) - 1 }
 // end position, with the pattern id and the byte span [start, end).
 // Overlapping occurrences are all reported.
 func (a *Automaton) Find(text []byte, fn func(id, start, end int)) {
-	delta, classes, nc := a.delta, &a.classes, a.nclasses
-	outStart := a.outStart
-	s := int32(0)
+	delta, classes, nc := a.delta, &a.classes, int32(a.nclasses)
+	row := int32(0)
 	for i, b := range text {
-		s = delta[int(s)*nc+int(classes[b])]
-		if lo, hi := outStart[s], outStart[s+1]; lo != hi {
-			for _, id := range a.outs[lo:hi] {
+		row = delta[row+int32(classes[b])]
+		if row < 0 {
+			row = -row - 1
+			s := row / nc
+			for _, id := range a.outs[a.outStart[s]:a.outStart[s+1]] {
 				fn(int(id), i+1-int(a.lengths[id]), i+1)
 			}
 		}
 	}
 }
+
+// Classes returns the number of byte classes, the width of the table.
+func (a *Automaton) Classes() int { return a.nclasses }
