@@ -193,12 +193,23 @@ func Sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 
 // Policy decides. It is immutable and safe for concurrent use.
 type Policy struct {
-	config *Config
-	kb     *kb.KB
+	config       *Config
+	kb           *kb.KB
+	byScientific map[string]kb.Taxon
+	byCategory   map[string][]kb.Taxon
 }
 
 // New returns a policy.
-func New(c *Config, k *kb.KB) *Policy { return &Policy{config: c, kb: k} }
+func New(c *Config, k *kb.KB) *Policy {
+	p := &Policy{config: c, kb: k, byScientific: map[string]kb.Taxon{}, byCategory: map[string][]kb.Taxon{}}
+	for _, t := range k.Taxa {
+		p.byScientific[t.Scientific] = t
+	}
+	for id := range k.Categories {
+		p.byCategory[id] = k.TaxaOf(id)
+	}
+	return p
+}
 
 // Decide fills the verdict's score, decision, categories, species, signals
 // and reason.
@@ -278,27 +289,23 @@ func (p *Policy) holds(c Condition, l *wildwarden.Listing, f *detect.Findings, v
 // the verdict's categories.
 func (p *Policy) species(f *detect.Findings, categories []string) []wildwarden.Species {
 	out := []wildwarden.Species{}
-	seen := map[string]bool{}
 	add := func(t kb.Taxon) {
-		if !seen[t.Scientific] {
-			seen[t.Scientific] = true
+		if !slices.ContainsFunc(out, func(s wildwarden.Species) bool { return s.Name == t.Scientific }) {
 			out = append(out, wildwarden.Species{Name: t.Scientific, Common: t.Common, CITES: t.CITES})
 		}
 	}
-	named := map[string]bool{}
+	var named []string
 	for _, e := range f.Evidence {
 		if e.Species != "" && productOrAnimal(e.Name) {
-			for _, t := range p.kb.Taxa {
-				if t.Scientific == e.Species {
-					add(t)
-					named[e.Category] = true
-				}
+			if t, ok := p.byScientific[e.Species]; ok {
+				add(t)
+				named = append(named, e.Category)
 			}
 		}
 	}
 	for _, c := range categories {
-		if !named[c] {
-			for _, t := range p.kb.TaxaOf(c) {
+		if !slices.Contains(named, c) {
+			for _, t := range p.byCategory[c] {
 				add(t)
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -391,8 +390,7 @@ func (c *byteCounter) Read(p []byte) (int, error) {
 // batch's buffer.
 func screenBatch(engine *screen.Engine, b *scanBatch, format listings.Format) {
 	b.stats = newStats()
-	enc := json.NewEncoder(&b.out)
-	enc.SetEscapeHTML(false)
+	var line []byte
 	var cw *csv.Writer
 	if format == listings.CSV {
 		cw = csv.NewWriter(&b.out)
@@ -424,7 +422,8 @@ func screenBatch(engine *screen.Engine, b *scanBatch, format listings.Format) {
 		if cw != nil {
 			_ = cw.Write(verdictCSVRecord(v))
 		} else {
-			_ = enc.Encode(v)
+			line = append(v.AppendJSON(line[:0]), '\n')
+			b.out.Write(line)
 		}
 		it.raw, it.l = nil, nil
 	}
