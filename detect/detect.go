@@ -37,6 +37,8 @@ const (
 	SigLawful      = "context.lawful"
 	SigAltMaterial = "context.alt_material"
 	SigNews        = "context.news"
+	SigAuthentic   = "context.authentic"
+	SigEvasion     = "context.evasion_claim"
 )
 
 // cueSignal names the signal of each cue that becomes one.
@@ -51,6 +53,8 @@ var cueSignal = map[string]string{
 	kb.CueLawful:       SigLawful,
 	kb.CueAltMaterial:  SigAltMaterial,
 	kb.CueNews:         SigNews,
+	kb.CueAuthentic:    SigAuthentic,
+	kb.CueEvasionClaim: SigEvasion,
 }
 
 // Window is how far apart, in bytes of the folded view, an animal and a
@@ -152,9 +156,16 @@ func New(k *kb.KB) (*Detector, error) {
 			continue
 		}
 		addForms(c.Pattern, pattern{term: -1, cue: i}, false)
-		if c.Cue == kb.CueFalseFriend || c.Cue == kb.CueColourPhrase {
-			// A brand or idiom masks the pinyin of the terms inside it too.
-			addPinyin(c.Pattern, pattern{term: -1, cue: i})
+		if (c.Cue == kb.CueFalseFriend || c.Cue == kb.CueColourPhrase) && allHan(c.Pattern) && utf8.RuneCountInString(c.Pattern) >= 2 {
+			// A brand or idiom typed in pinyin (xiangya yiyuan) masks the
+			// typed pinyin of the terms inside it. In the pinyin view it
+			// would mask every homophone of them, so it is not added there:
+			// there the Han false friend itself masks.
+			if py := strings.TrimSpace(text.Pinyin(d.norm, c.Pattern)); len(py) >= 5 {
+				p := pattern{term: -1, cue: i, pinyin: true}
+				addFolded(strings.ReplaceAll(py, " ", ""), p)
+				addFolded(py, p)
+			}
 		}
 	}
 	d.regexes = newRegexSet(regexes)

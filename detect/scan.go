@@ -138,8 +138,22 @@ func (d *Detector) resolveField(hits []hit) {
 		switch d.kb.Cues[h.pat.cue].Cue {
 		case kb.CueColourPhrase, kb.CueFalseFriend:
 			for j := range hits {
-				if j != i && hits[j].pat.term >= 0 && h.ostart <= hits[j].ostart && hits[j].oend <= h.oend {
-					hits[j].drop = true
+				o := &hits[j]
+				if j != i && o.pat.term >= 0 && h.ostart <= o.ostart && o.oend <= h.oend && (!h.pat.pinyin || o.pat.pinyin) {
+					o.drop = true
+				}
+			}
+		case kb.CueNegation:
+			// "not resin", "非树脂", "no CITES papers": the claim right after
+			// a negation is not made.
+			for j := range hits {
+				o := &hits[j]
+				if o.pat.cue < 0 || o.ostart < h.oend || o.ostart-h.oend > negationGap(h.vtext, h.vend) {
+					continue
+				}
+				switch d.kb.Cues[o.pat.cue].Cue {
+				case kb.CueImitation, kb.CueAltMaterial, kb.CueLawful, kb.CueNews:
+					o.drop = true
 				}
 			}
 		}
@@ -200,23 +214,29 @@ func (d *Detector) resolveField(hits []hit) {
 	}
 }
 
+// negationGap is how many bytes of the original may stand between a
+// negation and the cue it negates: a few words in spaced scripts, one
+// character in unspaced ones.
+func negationGap(view []byte, end int) int {
+	if unspacedAt(view, end-1) {
+		return 3
+	}
+	return 12
+}
+
 // near reports whether two hits stand close together in the folded view:
 // within Window bytes, or with at most one character between them when
 // either is in a script written without spaces (大象 … 纪录片 are not near).
 func near(a, b *hit) bool {
-	if a.view == viewPinyin || b.view == viewPinyin || (a.view == viewLeet) != (b.view == viewLeet) {
-		return false // offsets of different views do not compare
-	}
-	text := a.vtext
 	first, last := a, b
-	if a.vstart > b.vstart {
+	if a.ostart > b.ostart {
 		first, last = b, a
 	}
-	gap := last.vstart - first.vend
+	gap := last.ostart - first.oend
 	if gap < 0 {
 		return true
 	}
-	if unspacedAt(text, first.vend-1) || unspacedAt(text, last.vstart) {
+	if unspacedAt(first.vtext, first.vend-1) || unspacedAt(last.vtext, last.vstart) {
 		return gap <= 4 // one CJK character (3 bytes) and a space
 	}
 	return gap <= Window
@@ -292,7 +312,10 @@ func (d *Detector) appendEvidence(field wildwarden.TextField, hits []hit, f *Fin
 		}
 		s := d.signal(name, field, h, t.Text, t.Category, t.Note)
 		d.setTaxon(&s, t)
-		f.Evidence = append(f.Evidence, Evidence{Signal: s, Weak: t.Weak})
+		// A homophone or typed pinyin may be an ordinary word that sounds
+		// alike (湘雅, 香芽): it needs company, as a weak term does.
+		weak := t.Weak || name == SigHomophone || name == SigPinyin
+		f.Evidence = append(f.Evidence, Evidence{Signal: s, Weak: weak})
 		if name != SigHomophone && name != SigPinyin && d.obfuscated(field.Text[h.ostart:h.oend], h.pat.term) {
 			o := d.signal(SigObfuscated, field, h, t.Text, t.Category, "the original characters differ from the term: look-alike letters, separators, invisible characters, leetspeak or repeated letters")
 			f.Evidence = append(f.Evidence, Evidence{Signal: o, Weak: t.Weak})
@@ -362,10 +385,21 @@ func runeSpan(s string, bs, be int) (int, int) {
 }
 
 // resolveWeak drops weak terms that stand alone: an ambiguous word counts
-// only with an offer (sale intent, price, contact) or beside stronger
-// evidence of the same category.
+// only with an offer in the text (sale intent, a price written out, contact;
+// the price field alone is not enough, almost every listing has one) or
+// beside stronger evidence of the same category. The evasion claim (懂的来)
+// also cancels imitation cues: the seller says they are a disguise.
 func (d *Detector) resolveWeak(f *Findings) {
-	offer := f.Has(SigSaleIntent) || f.Has(SigPrice) || f.Has(SigContact)
+	offer := false
+	for _, e := range f.Evidence {
+		if e.Name == SigSaleIntent || e.Name == SigContact || e.Name == SigPrice && e.Span != nil {
+			offer = true
+			break
+		}
+	}
+	if f.Has(SigEvasion) {
+		f.Evidence = slices.DeleteFunc(f.Evidence, func(e Evidence) bool { return e.Name == SigImitation })
+	}
 	strong := map[string]bool{}
 	for _, e := range f.Evidence {
 		if !e.Weak && e.Category != "" {
@@ -388,8 +422,8 @@ func signalRank(name string) int {
 }
 
 var rankOf = func() map[string]int {
-	order := []string{SigCodeWord, SigProduct, SigAnimalPart, SigHomophone, SigPinyin, SigAnimal, SigObfuscated,
-		SigSaleIntent, SigPrice, SigContact, SigLive, SigLawful, SigImitation, SigAltMaterial, SigColourUse, SigFalseFriend, SigNews}
+	order := []string{SigCodeWord, SigProduct, SigAnimalPart, SigHomophone, SigPinyin, SigAnimal, SigObfuscated, SigEvasion,
+		SigSaleIntent, SigPrice, SigContact, SigLive, SigAuthentic, SigLawful, SigImitation, SigAltMaterial, SigColourUse, SigFalseFriend, SigNews}
 	m := make(map[string]int, len(order))
 	for i, name := range order {
 		m[name] = i

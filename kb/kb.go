@@ -44,12 +44,16 @@ const (
 	CueAltMaterial   = "alt_material"
 	CueNews          = "news"
 	CueLive          = "live"
+	CueNegation      = "negation"
+	CueAuthentic     = "authentic"
+	CueEvasionClaim  = "evasion_claim"
 )
 
 var (
 	termKinds = []string{KindProduct, KindAnimal, KindPart, KindCode}
 	cueNames  = []string{CueSaleIntent, CuePrice, CueContact, CueImitation, CueColourContext,
-		CueColourPhrase, CueFalseFriend, CueLawful, CueAltMaterial, CueNews, CueLive}
+		CueColourPhrase, CueFalseFriend, CueLawful, CueAltMaterial, CueNews, CueLive,
+		CueNegation, CueAuthentic, CueEvasionClaim}
 	termFlags = []string{"colour", "weak", "prefix"}
 )
 

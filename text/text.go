@@ -21,6 +21,8 @@ package text
 import (
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // View names, as reported in evidence.
@@ -217,6 +219,14 @@ func (n *Normalizer) foldUnits(s string, buf *Buffer) {
 			i += size
 			if r == utf8.RuneError && size == 1 {
 				u.s, u.cls = " ", classSpace // invalid UTF-8 separates words
+			} else if mark := voicedMark(r); mark != 0 && len(units) > 0 && units[len(units)-1].cls == classCJK {
+				// A kana and its separate voiced mark (ｿﾞ): one character.
+				last := &units[len(units)-1]
+				if composed := norm.NFC.String(last.s + string(mark)); utf8.RuneCountInString(composed) == 1 {
+					last.s, last.end = composed, u.end
+					continue
+				}
+				u.cls, u.s = n.table.lookup(r)
 			} else {
 				u.cls, u.s = n.table.lookup(r)
 				switch u.cls {
@@ -255,6 +265,18 @@ func (n *Normalizer) foldUnits(s string, buf *Buffer) {
 		joinSpreadUnspaced(units)
 	}
 	emit(units, buf)
+}
+
+// voicedMark returns the combining kana voiced or semi-voiced sound mark
+// that r is or stands for, or 0.
+func voicedMark(r rune) rune {
+	switch r {
+	case 0x3099, 0xFF9E, 0x309B:
+		return 0x3099
+	case 0x309A, 0xFF9F, 0x309C:
+		return 0x309A
+	}
+	return 0
 }
 
 // next returns the index of the first unit at or after i that is not

@@ -48,6 +48,7 @@ func TestFolded(t *testing.T) {
 		{"thai kept", "งาช้าง", "งาช้าง"},
 		{"price kept", "$1,200", "$1,200"},
 		{"katakana to hiragana", "ベッコウ", "べっこう"},
+		{"half-width voiced kana", "ﾍﾞｯｺｳ ｿﾞｳｹﾞ", "べっこうぞうげ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
