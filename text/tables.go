@@ -34,7 +34,7 @@ const (
 type foldTable struct {
 	class  [0x10000]uint8
 	folded [0x10000]string // "" for dropped runes
-	pinyin []string // toneless pinyin of Han ideographs from pinyinFirst; "" when none
+	pinyin []string        // toneless pinyin of Han ideographs from pinyinFirst; "" when none
 }
 
 var sharedTable = sync.OnceValue(buildFoldTable)
