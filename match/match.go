@@ -5,7 +5,6 @@ package match
 
 import (
 	"fmt"
-	"sort"
 )
 
 // Automaton matches a fixed set of patterns. It is immutable and safe for
@@ -45,12 +44,14 @@ func Build(patterns [][]byte) (*Automaton, error) {
 	if a.nclasses > 256 {
 		return nil, fmt.Errorf("match: %d byte classes", a.nclasses)
 	}
-	// Trie, with sparse children while building.
-	type node struct {
-		next map[uint8]int32
-		out  []int32
+	// The trie, built in the dense table itself: -1 marks a missing child
+	// until the breadth-first pass fills in every transition.
+	nc := a.nclasses
+	a.delta = make([]int32, nc, nc*64)
+	for i := range a.delta {
+		a.delta[i] = -1
 	}
-	nodes := []node{{next: map[uint8]int32{}}}
+	outs := [][]int32{nil}
 	for id, p := range patterns {
 		a.lengths[id] = int32(len(p))
 		if len(p) == 0 {
@@ -58,54 +59,52 @@ func Build(patterns [][]byte) (*Automaton, error) {
 		}
 		s := int32(0)
 		for _, b := range p {
-			c := a.classes[b]
-			nx, ok := nodes[s].next[c]
-			if !ok {
-				nx = int32(len(nodes))
-				nodes = append(nodes, node{next: map[uint8]int32{}})
-				nodes[s].next[c] = nx
+			c := int(a.classes[b])
+			nx := a.delta[int(s)*nc+c]
+			if nx < 0 {
+				nx = int32(len(outs))
+				if int64(nx)*int64(nc) >= 1<<31-1 {
+					return nil, fmt.Errorf("match: too many states for %d byte classes", nc)
+				}
+				outs = append(outs, nil)
+				for range nc {
+					a.delta = append(a.delta, -1)
+				}
+				a.delta[int(s)*nc+c] = nx
 			}
 			s = nx
 		}
-		nodes[s].out = append(nodes[s].out, int32(id))
+		outs[s] = append(outs[s], int32(id))
 	}
-	if len(nodes) > 1<<31-1 {
-		return nil, fmt.Errorf("match: %d states", len(nodes))
-	}
-	// Breadth-first: failure links, then the dense transition table.
-	nc := a.nclasses
-	a.delta = make([]int32, len(nodes)*nc)
-	fail := make([]int32, len(nodes))
-	order := make([]int32, 0, len(nodes))
+	// Breadth-first: failure links, outputs through them, and the missing
+	// transitions.
+	fail := make([]int32, len(outs))
+	order := make([]int32, 0, len(outs))
 	for c := 0; c < nc; c++ {
-		if nx, ok := nodes[0].next[uint8(c)]; ok {
-			a.delta[c] = nx
+		if nx := a.delta[c]; nx > 0 {
 			order = append(order, nx)
+		} else {
+			a.delta[c] = 0
 		}
 	}
 	for q := 0; q < len(order); q++ {
 		s := order[q]
-		// Outputs reachable through the failure link come after s's own.
-		nodes[s].out = append(nodes[s].out, nodes[fail[s]].out...)
-		keys := make([]int, 0, len(nodes[s].next))
-		for c := range nodes[s].next {
-			keys = append(keys, int(c))
-		}
-		sort.Ints(keys)
+		outs[s] = append(outs[s], outs[fail[s]]...)
+		row, frow := int(s)*nc, int(fail[s])*nc
 		for c := 0; c < nc; c++ {
-			if nx, ok := nodes[s].next[uint8(c)]; ok {
-				fail[nx] = a.delta[int(fail[s])*nc+c]
-				a.delta[int(s)*nc+c] = nx
+			if nx := a.delta[row+c]; nx > 0 {
+				fail[nx] = a.delta[frow+c]
 				order = append(order, nx)
 			} else {
-				a.delta[int(s)*nc+c] = a.delta[int(fail[s])*nc+c]
+				a.delta[row+c] = a.delta[frow+c]
 			}
 		}
 	}
+	nodes := outs
 	a.outStart = make([]int32, len(nodes)+1)
 	for s := range nodes {
 		a.outStart[s] = int32(len(a.outs))
-		a.outs = append(a.outs, nodes[s].out...)
+		a.outs = append(a.outs, nodes[s]...)
 	}
 	a.outStart[len(nodes)] = int32(len(a.outs))
 	if int64(len(nodes))*int64(nc) >= 1<<31-1 {
