@@ -1,8 +1,10 @@
 package detect
 
 import (
+	"bytes"
 	"regexp"
 	"regexp/syntax"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -24,7 +26,10 @@ type regexCue struct {
 	// firstRunes are the ranges of runes a match can begin with, checked at
 	// a non-ASCII candidate byte before running the expression.
 	firstRunes []rune
-	boundary   bool // the expression may start with \b: no match begins inside a word
+	// prefixes, when known, are literal beginnings one of which every match
+	// has (wechat, weixin, vx …): checked before running the expression.
+	prefixes [][]byte
+	boundary bool // the expression may start with \b: no match begins inside a word
 }
 
 // bitset is a set of bytes as bits, for a fast test against a text's bytes.
@@ -99,6 +104,7 @@ func newRegexCue(cue int, expr string) (regexCue, error) {
 	if !firstBytes(parsed, &first) && first.size() <= selective && !hasAnchor(parsed) {
 		rc.first = &first
 		rc.firstRunes, _ = firstRunes(parsed, nil)
+		rc.prefixes = literalPrefixes(parsed)
 		rc.boundary = startsWithBoundary(parsed)
 		rc.anchored, err = regexp.Compile(`^(?:` + expr + `)`)
 		if err != nil {
@@ -225,7 +231,7 @@ func (rs *regexSet) findAll(text []byte, fn func(rc *regexCue, start, end int)) 
 			if rc.boundary && i > 0 && isWord(p) && isWord(c) {
 				continue
 			}
-			if c >= utf8.RuneSelf && !inRanges(rc.firstRunes, window) {
+			if c >= utf8.RuneSelf && !inRanges(rc.firstRunes, window) || rc.prefixes != nil && !hasPrefix(window, rc.prefixes) {
 				continue
 			}
 			if loc := rc.anchored.FindIndex(window); loc != nil && loc[1] > 0 {
@@ -441,6 +447,78 @@ func inRanges(ranges []rune, b []byte) bool {
 	r, _ := utf8.DecodeRune(b)
 	for i := 0; i+1 < len(ranges); i += 2 {
 		if ranges[i] <= r && r <= ranges[i+1] {
+			return true
+		}
+	}
+	return false
+}
+
+// literalPrefixes returns literal strings one of which begins every match
+// of re, or nil when it cannot tell. Case-folded literals are given in
+// lower case: the folded view is lower case.
+func literalPrefixes(re *syntax.Regexp) [][]byte {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return nil
+		}
+		lit := string(re.Rune)
+		if re.Flags&syntax.FoldCase != 0 {
+			lit = strings.ToLower(lit)
+		}
+		return [][]byte{[]byte(lit)}
+	case syntax.OpCapture, syntax.OpPlus:
+		return literalPrefixes(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min == 0 {
+			return nil
+		}
+		return literalPrefixes(re.Sub[0])
+	case syntax.OpConcat:
+		// Skip leading assertions (\b); the first element that consumes
+		// text decides.
+		for _, sub := range re.Sub {
+			switch sub.Op {
+			case syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpBeginLine, syntax.OpBeginText:
+				continue
+			}
+			return literalPrefixes(sub)
+		}
+		return nil
+	case syntax.OpAlternate:
+		var all [][]byte
+		for _, sub := range re.Sub {
+			p := literalPrefixes(sub)
+			if p == nil {
+				return nil
+			}
+			all = append(all, p...)
+		}
+		return all
+	case syntax.OpCharClass:
+		// A few single characters ([$€£]) are prefixes too.
+		var all [][]byte
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			if re.Rune[i+1]-re.Rune[i] > 8 {
+				return nil
+			}
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				all = append(all, []byte(string(r)))
+			}
+		}
+		if len(all) > 16 {
+			return nil
+		}
+		return all
+	}
+	return nil
+}
+
+// hasPrefix reports whether b begins with one of the prefixes, ASCII case
+// ignored (prefixes of case-folded literals are lower case).
+func hasPrefix(b []byte, prefixes [][]byte) bool {
+	for _, p := range prefixes {
+		if len(b) >= len(p) && bytes.EqualFold(b[:len(p)], p) {
 			return true
 		}
 	}

@@ -18,6 +18,8 @@ func TestRegexPrefilter(t *testing.T) {
 		`[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}`,
 		`\brm\s?\d`,
 		`\b\d{8,15}\b`,
+		`\b(circa|c\.|ca\.|dated|made in)\s?(1[5-8]\d\d)\b`,
+		`(?i)(wechat|weixin|vx|wx|v信|微信)[\s:：]*[a-z][a-z0-9_-]{5,19}`,
 	}
 	texts := []string{
 		"price $200 or ¥1,500 rmb, 1200元 and 300 usd",
@@ -26,6 +28,7 @@ func TestRegexPrefilter(t *testing.T) {
 		"nothing here",
 		"us$5 $$9",
 		"mail me: abc.def@example.com or rm 200, id 1234567890 x123456789",
+		"carved circa 1850, made in 1799; ca.1600 wechat: abcdef1 微信 zz12345 vx:qwerty",
 	}
 	for _, expr := range exprs {
 		rc, err := newRegexCue(0, expr)

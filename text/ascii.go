@@ -6,76 +6,92 @@ package text
 // both agree on every ASCII input.
 func foldASCII(s string, buf *Buffer) {
 	n := len(s)
-	out, st, en := buf.folded[:0], buf.fstart[:0], buf.fend[:0]
-	if cap(out) < n {
-		out, st, en = make([]byte, 0, n), make([]int32, 0, n), make([]int32, 0, n)
+	if cap(buf.folded) < n {
+		buf.folded, buf.fstart, buf.fend = make([]byte, n), make([]int32, n), make([]int32, n)
 	}
+	// Folding ASCII never lengthens the text: write by index.
+	out, st, en := buf.folded[:n], buf.fstart[:n], buf.fend[:n]
+	w := 0
 	lastLetter := false
-	put := func(b byte, i int, letter bool) {
-		if letter && lastLetter && out[len(out)-1] == b {
-			en[len(en)-1] = int32(i + 1)
-			return
-		}
-		out = append(out, b)
-		st, en = append(st, int32(i)), append(en, int32(i+1))
-		lastLetter = letter
-	}
 	for i := 0; i < n; {
 		c := s[i]
 		switch asciiClass[c] {
 		case classSpace:
-			if len(out) > 0 && out[len(out)-1] != ' ' {
-				out = append(out, ' ')
-				st, en = append(st, int32(i)), append(en, int32(i+1))
+			if w > 0 && out[w-1] != ' ' {
+				out[w], st[w], en[w] = ' ', int32(i), int32(i+1)
+				w++
 			}
 			lastLetter = false
 			i++
+			continue
 		case classOther:
-			put(c, i, false)
+			if leetLetter[c] != 0 && (i > 0 && isWordByte(s[i-1]) || i+1 < n && isWordByte(s[i+1])) {
+				buf.maybeLeet = true
+			}
+			out[w], st[w], en[w] = c, int32(i), int32(i+1)
+			w++
+			lastLetter = false
 			i++
-		default:
-			j := i
-			letters := 0
-			for j < n && (asciiClass[s[j]] == classLetter || asciiClass[s[j]] == classDigit) {
-				if asciiClass[s[j]] == classLetter {
-					letters++
-				}
-				j++
+			continue
+		}
+		j := i
+		letters := 0
+		for j < n && (asciiClass[s[j]] == classLetter || asciiClass[s[j]] == classDigit) {
+			if asciiClass[s[j]] == classLetter {
+				letters++
 			}
-			if j == i+1 && letters == 1 && (i == 0 || !isWordByte(s[i-1])) {
-				if end, ok := spreadASCII(s, i); ok {
-					for k := i; k < end; k++ {
-						if asciiClass[s[k]] == classLetter {
-							put(asciiFold[s[k]][0], k, true)
-						}
-					}
-					i = end
-					continue
-				}
+			j++
+		}
+		if letters > 0 && letters < j-i {
+			buf.maybeLeet = true
+		}
+		spread := j
+		if j == i+1 && letters == 1 && (i == 0 || !isWordByte(s[i-1])) {
+			if end, ok := spreadASCII(s, i); ok {
+				spread = end
 			}
-			for k := i; k < j; {
-				if asciiClass[s[k]] == classLetter {
-					put(asciiFold[s[k]][0], k, true)
-					k++
-					continue
+		}
+		for k := i; k < spread; {
+			c := s[k]
+			switch asciiClass[c] {
+			case classLetter:
+				c |= 0x20 // lower case
+				if lastLetter && out[w-1] == c {
+					en[w-1] = int32(k + 1) // a repeated letter
+				} else {
+					out[w], st[w], en[w] = c, int32(k), int32(k+1)
+					w++
 				}
+				lastLetter = true
+				k++
+			case classDigit:
 				run := k
 				for run < j && asciiClass[s[run]] == classDigit {
 					run++
 				}
 				for m := k; m < run; m++ {
 					if l := leet[s[m]-'0']; letters >= 2 && run-k <= 2 && l != "" {
-						put(l[0], m, true)
+						if lastLetter && out[w-1] == l[0] {
+							en[w-1] = int32(m + 1)
+						} else {
+							out[w], st[w], en[w] = l[0], int32(m), int32(m+1)
+							w++
+						}
+						lastLetter = true
 					} else {
-						put(s[m], m, false)
+						out[w], st[w], en[w] = s[m], int32(m), int32(m+1)
+						w++
+						lastLetter = false
 					}
 				}
 				k = run
+			default: // the separators of a spread-out word
+				k++
 			}
-			i = j
 		}
+		i = spread
 	}
-	buf.folded, buf.fstart, buf.fend = out, st, en
+	buf.folded, buf.fstart, buf.fend = out[:w], st[:w], en[:w]
 }
 
 func isWordByte(c byte) bool {

@@ -21,6 +21,9 @@ func isLeetToken(c byte) bool { return isLower(c) || leetLetter[c] != 0 }
 // leetView writes the leet view from the folded view, and reports whether
 // it differs from it.
 func leetView(buf *Buffer) bool {
+	if !buf.maybeLeet {
+		return false
+	}
 	f := buf.folded
 	needed := false
 	for i := 0; i < len(f) && !needed; {

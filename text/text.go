@@ -102,6 +102,7 @@ type Buffer struct {
 	lstart, lend         []int32
 	views                [3]View
 	hasHan, hasEmojiName bool
+	maybeLeet            bool // a word mixes letters with digits or @!$|
 }
 
 // Views returns the views of s: the folded view always, the pinyin view
@@ -182,7 +183,7 @@ var asciiClass = func() (t [128]uint8) {
 var leet = [10]string{0: "o", 1: "i", 3: "e", 4: "a", 5: "s", 7: "t"}
 
 func (n *Normalizer) fold(s string, buf *Buffer) {
-	buf.hasHan, buf.hasEmojiName = false, false
+	buf.hasHan, buf.hasEmojiName, buf.maybeLeet = false, false, false
 	if isASCII(s) {
 		foldASCII(s, buf)
 		return
@@ -244,9 +245,14 @@ func (n *Normalizer) foldUnits(s string, buf *Buffer) {
 		if u.cls == classDrop {
 			continue
 		}
+		if u.cls == classOther && len(u.s) == 1 && leetLetter[u.s[0]] != 0 && prev == classLetter ||
+			u.cls == classLetter && prev == classOther && len(units) > 1 && len(units[len(units)-2].s) == 1 && leetLetter[units[len(units)-2].s[0]] != 0 {
+			buf.maybeLeet = true
+		}
 		switch {
 		case u.cls == classDigit && prev == classLetter, u.cls == classLetter && prev == classDigit:
 			needLeet = true
+			buf.maybeLeet = true
 		case (u.cls == classSpace || u.cls == classOther) && prev == classLetter && !isWordClass(prev2):
 			needSpread = true
 		case (u.cls == classSpace || u.cls == classOther) && isUnspaced(prev):
