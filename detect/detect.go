@@ -81,7 +81,11 @@ type Detector struct {
 	pinyinPats []pattern
 	regexes    *regexSet
 	termPlain  []string // Plain form of each term
+	offerCue   []int8   // cue index → index in offerCues, or -1
 }
+
+// offerCues are the cues whose repetitions add nothing.
+var offerCues = [...]string{kb.CueSaleIntent, kb.CuePrice, kb.CueContact, kb.CueLive}
 
 // New compiles the knowledge base into a detector.
 func New(k *kb.KB) (*Detector, error) {
@@ -147,6 +151,13 @@ func New(k *kb.KB) (*Detector, error) {
 	}
 	var regexes []regexCue
 	for i, c := range k.Cues {
+		kind := int8(-1)
+		for j, name := range offerCues {
+			if c.Cue == name {
+				kind = int8(j)
+			}
+		}
+		d.offerCue = append(d.offerCue, kind)
 		if c.Regex {
 			rc, err := newRegexCue(i, c.Pattern)
 			if err != nil {

@@ -90,13 +90,27 @@ func (d *Detector) detectField(field wildwarden.TextField, chinese bool, sc *Scr
 	views := d.norm.Views(field.Text, &sc.buf)
 	hits := sc.hits[:0]
 	folded := &views[0]
+	// Offer cues say the same thing however often they recur: keep the
+	// first few of each, so a long description costs no more to resolve.
+	var offers [len(offerCues)]int
+	counted := func(cue int) bool {
+		if cue < 0 {
+			return true
+		}
+		k := d.offerCue[cue]
+		if k < 0 {
+			return true
+		}
+		offers[k]++
+		return offers[k] <= maxCueEvidence
+	}
 	for vi := range views {
 		v := &views[vi]
 		switch v.Name {
 		case text.ViewFolded, text.ViewLeet:
 			d.folded.Find(v.Text, func(id, s, e int) {
 				p := d.foldedPats[id]
-				if (p.boundStart && wordByteBefore(v.Text, s)) || (p.boundEnd && wordByteAt(v.Text, e)) || (p.pinyin && !chinese) {
+				if (p.boundStart && wordByteBefore(v.Text, s)) || (p.boundEnd && wordByteAt(v.Text, e)) || (p.pinyin && !chinese) || !counted(p.cue) {
 					return
 				}
 				os, oe := v.Source(s, e)
@@ -117,6 +131,9 @@ func (d *Detector) detectField(field wildwarden.TextField, chinese bool, sc *Scr
 		}
 	}
 	d.regexes.findAll(folded.Text, func(rc *regexCue, s, e int) {
+		if !counted(rc.cue) {
+			return
+		}
 		os, oe := folded.Source(s, e)
 		hits = append(hits, hit{pat: pattern{term: -1, cue: rc.cue}, view: text.ViewFolded, vtext: folded.Text, vstart: s, vend: e, ostart: os, oend: oe})
 	})
