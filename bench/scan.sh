@@ -20,25 +20,35 @@ awk -F'\t' 'FNR==1 || /^#/ || NF < 2 {next} FILENAME ~ /terms/ {print $1} FILENA
 bytes=$(stat -c %s "$out/corpus.jsonl")
 echo "corpus: $n listings, $bytes bytes; $(wc -l < "$out/terms.txt") terms; $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
-best() { # best of 3 wall-clock seconds of a command
-  local b=""
+# measure CMD…: best of 3 runs; prints "wall cpu" seconds (cpu = user + sys,
+# less sensitive than wall time to other load on the machine).
+measure() {
+  local bw="" bc=""
   for _ in 1 2 3; do
-    local s e t
-    s=$(date +%s.%N); "$@" > /dev/null 2>&1 || [ $? -le 3 ]; e=$(date +%s.%N)
-    t=$(awk -v s="$s" -v e="$e" 'BEGIN{print e - s}')
-    if [ -z "$b" ] || awk -v t="$t" -v b="$b" 'BEGIN{exit !(t < b)}'; then b=$t; fi
+    local t
+    t=$( { /usr/bin/time -f "%e %U %S" "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1)
+    local w c
+    w=$(echo "$t" | awk '{print $1}'); c=$(echo "$t" | awk '{print $2 + $3}')
+    if [ -z "$bw" ] || awk -v a="$w" -v b="$bw" 'BEGIN{exit !(a < b)}'; then bw=$w; fi
+    if [ -z "$bc" ] || awk -v a="$c" -v b="$bc" 'BEGIN{exit !(a < b)}'; then bc=$c; fi
   done
-  echo "$b"
+  echo "$bw $bc"
 }
-g=$(best grep -c -i -F -f "$out/terms.txt" "$out/corpus.jsonl")
-w1=$(best "$out/wildwarden" scan --workers 1 -q -o /dev/null "$out/corpus.jsonl")
-w2=$(best "$out/wildwarden" scan --workers 2 -q -o /dev/null "$out/corpus.jsonl")
+read -r gw gc < <(measure grep -c -i -F -f "$out/terms.txt" "$out/corpus.jsonl")
+read -r w1 c1 < <(measure "$out/wildwarden" scan --workers 1 -q -o /dev/null "$out/corpus.jsonl")
+read -r w2 c2 < <(measure "$out/wildwarden" scan --workers 2 -q -o /dev/null "$out/corpus.jsonl")
+read -r wk ck < <(measure "$out/wildwarden" scan --model keyword --workers 1 -q -o /dev/null "$out/corpus.jsonl")
 mbs() { awk -v b="$bytes" -v t="$1" 'BEGIN{printf "%.1f", b / t / 1e6}'; }
-printf 'grep -c -i -F -f terms   %6.3f s  %7s MB/s\n' "$g" "$(mbs "$g")"
-printf 'scan --workers 1         %6.3f s  %7s MB/s\n' "$w1" "$(mbs "$w1")"
-printf 'scan --workers 2         %6.3f s  %7s MB/s\n' "$w2" "$(mbs "$w2")"
-printf 'ratio scan(1 worker) / grep   %.2f  (target >= 0.33)\n' "$(awk -v a="$g" -v b="$w1" 'BEGIN{print a / b}')"
-printf 'ratio 2 workers / 1 worker    %.2f  (target >= 1.7)\n' "$(awk -v a="$w1" -v b="$w2" 'BEGIN{print a / b}')"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}'; }
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-28s %8s %8s %10s %10s\n' "" "wall s" "cpu s" "MB/s wall" "MB/s cpu"
+printf '%-28s %8s %8s %10s %10s\n' "grep -c -i -F -f terms" "$gw" "$gc" "$(mbs "$gw")" "$(mbs "$gc")"
+printf '%-28s %8s %8s %10s %10s\n' "wildwarden scan, 1 worker" "$w1" "$c1" "$(mbs "$w1")" "$(mbs "$c1")"
+printf '%-28s %8s %8s %10s %10s\n' "wildwarden scan, 2 workers" "$w2" "$c2" "$(mbs "$w2")" "$(mbs "$c2")"
+printf '%-28s %8s %8s %10s %10s\n' "scan --model keyword, 1 w." "$wk" "$ck" "$(mbs "$wk")" "$(mbs "$ck")"
+echo "scan (1 worker) / grep, bytes per second: wall $(ratio "$gw" "$w1"), cpu $(ratio "$gc" "$c1")  (target >= 0.33)"
+echo "2 workers / 1 worker, wall: $(ratio "$w1" "$w2")  (target >= 1.7)"
+echo "default model / keyword model, cpu per byte: $(ratio "$c1" "$ck")  (the learned model's cost; target <= 1.43)"
 rss=$(/usr/bin/time -f %M "$out/wildwarden" scan --workers 2 -q -o /dev/null "$out/corpus.jsonl" 2>&1 >/dev/null | tail -1)
 echo "peak RSS, 2 workers: $((rss / 1024)) MB"
 if [ "${BIG:-0}" = 1 ]; then

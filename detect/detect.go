@@ -133,8 +133,9 @@ func New(k *kb.KB) (*Detector, error) {
 		pinyin = append(pinyin, []byte(py))
 		d.pinyinPats = append(d.pinyinPats, p)
 		p.boundStart, p.boundEnd = false, false
-		addFolded(strings.ReplaceAll(py, " ", ""), p)
-		addFolded(py, p)
+		for _, typed := range pinyinSpellings(py) {
+			addFolded(typed, p)
+		}
 	}
 	for i, t := range k.Terms {
 		d.termPlain = append(d.termPlain, text.Plain(d.norm, t.Text))
@@ -173,9 +174,9 @@ func New(k *kb.KB) (*Detector, error) {
 			// would mask every homophone of them, so it is not added there:
 			// there the Han false friend itself masks.
 			if py := strings.TrimSpace(text.Pinyin(d.norm, c.Pattern)); len(py) >= 5 {
-				p := pattern{term: -1, cue: i, pinyin: true}
-				addFolded(strings.ReplaceAll(py, " ", ""), p)
-				addFolded(py, p)
+				for _, typed := range pinyinSpellings(py) {
+					addFolded(typed, pattern{term: -1, cue: i, pinyin: true})
+				}
 			}
 		}
 	}
@@ -210,6 +211,28 @@ func isWordRune(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// pinyinSpellings returns the ways pinyin syllables are typed: joined,
+// apart, and (up to five syllables) every grouping in between, since people
+// type pinyin word by word (xiangya yiyuan).
+func pinyinSpellings(py string) []string {
+	syl := strings.Fields(py)
+	if len(syl) > 5 {
+		return []string{strings.Join(syl, ""), strings.Join(syl, " ")}
+	}
+	var out []string
+	for mask := 0; mask < 1<<(len(syl)-1); mask++ {
+		var b strings.Builder
+		for i, s := range syl {
+			if i > 0 && mask&(1<<(i-1)) != 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(s)
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
 
 func allHan(s string) bool {

@@ -156,9 +156,15 @@ func (d *Detector) resolveField(hits []hit) {
 		case kb.CueColourPhrase, kb.CueFalseFriend:
 			for j := range hits {
 				o := &hits[j]
-				if j != i && o.pat.term >= 0 && h.ostart <= o.ostart && o.oend <= h.oend && (!h.pat.pinyin || o.pat.pinyin) {
-					o.drop = true
+				if j == i || o.pat.term < 0 || o.ostart < h.ostart || h.oend < o.oend {
+					continue
 				}
+				// A false friend typed in pinyin masks only typed pinyin, and
+				// only when it says more (xiangya yiyuan, not xiangya alone).
+				if h.pat.pinyin && (!o.pat.pinyin || !h.contains(o)) {
+					continue
+				}
+				o.drop = true
 			}
 		case kb.CueNegation:
 			// "not resin", "非树脂", "no CITES papers": the claim right after

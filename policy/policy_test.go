@@ -1,0 +1,91 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/wildwarden/wildwarden"
+	"github.com/wildwarden/wildwarden/detect"
+	"github.com/wildwarden/wildwarden/kb"
+)
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name, yaml, wantErr string
+	}{
+		{"default", string(defaultConfig), ""},
+		{"unknown key", "thresholds: {review: 0.5, block: 0.9}\nrulez: []\n", "rulez"},
+		{"thresholds out of order", "thresholds: {review: 0.9, block: 0.5}\n", "thresholds"},
+		{"rule without action", "thresholds: {review: 0.5, block: 0.9}\nrules: [{name: x, when: {kind: query}}]\n", "cap or floor"},
+		{"bad decision", "thresholds: {review: 0.5, block: 0.9}\nrules: [{name: x, cap: maybe}]\n", "maybe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tt.yaml))
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func decideWith(t *testing.T, cfg string, l *wildwarden.Listing) *wildwarden.Verdict {
+	t.Helper()
+	k, err := kb.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := detect.New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseConfig([]byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := d.Detect(l, new(detect.Scratch))
+	score, contrib := NewKeywordModel(k).Score(l, f)
+	return New(c, k).Decide(l, f, score, contrib)
+}
+
+// TestRules checks thresholds, caps, floors and shadow mode on listings
+// whose evidence is clear.
+func TestRules(t *testing.T) {
+	offer := &wildwarden.Listing{ID: "1", Title: "老白塑料手镯 出 加V 1200元"}
+	query := &wildwarden.Listing{ID: "2", Kind: wildwarden.KindQuery, Title: "老白塑料手镯 出 加V 1200元"}
+	base := "thresholds: {review: 0.5, block: 0.85}\n"
+	if v := decideWith(t, base, offer); v.Decision != wildwarden.Block || v.Reason == "" || len(v.Categories) == 0 || len(v.Species) == 0 {
+		t.Errorf("offer: %s %q %v %v", v.Decision, v.Reason, v.Categories, v.Species)
+	}
+	capped := base + "rules: [{name: q, when: {kind: query}, cap: review, reason: queries are warned}]\n"
+	if v := decideWith(t, capped, query); v.Decision != wildwarden.Review || !strings.Contains(v.Reason, "queries are warned") {
+		t.Errorf("cap: %s %q", v.Decision, v.Reason)
+	}
+	shadow := base + "rules: [{name: s, when: {category: ivory}, cap: allow, reason: test, shadow: true}]\n"
+	if v := decideWith(t, shadow, offer); v.Decision != wildwarden.Block || len(v.Shadow) != 1 {
+		t.Errorf("shadow: %s %v", v.Decision, v.Shadow)
+	}
+	floor := "thresholds: {review: 0.99, block: 0.999}\nrules: [{name: f, when: {product: true}, floor: review, reason: product named}]\n"
+	if v := decideWith(t, floor, &wildwarden.Listing{ID: "3", Title: "ivory"}); v.Decision != wildwarden.Review {
+		t.Errorf("floor: %s %q", v.Decision, v.Reason)
+	}
+}
+
+func BenchmarkDecide(b *testing.B) {
+	k, err := kb.LoadDefault()
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := detect.New(k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, _ := DefaultConfig()
+	p, m := New(c, k), NewKeywordModel(k)
+	l := &wildwarden.Listing{ID: "1", Title: "老白塑料手镯 出 加V 1200元", Description: "carved bangle, DM for price"}
+	f := d.Detect(l, new(detect.Scratch))
+	for b.Loop() {
+		score, contrib := m.Score(l, f)
+		p.Decide(l, f, score, contrib)
+	}
+}
