@@ -26,7 +26,8 @@ measure() {
   local bw="" bc=""
   for _ in 1 2 3; do
     local t
-    t=$( { /usr/bin/time -f "%e %U %S" "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -o "$out/time.txt" -f "%e %U %S" "$@" > /dev/null 2>&1 || true
+    t=$(tail -1 "$out/time.txt")
     local w c
     w=$(echo "$t" | awk '{print $1}'); c=$(echo "$t" | awk '{print $2 + $3}')
     if [ -z "$bw" ] || awk -v a="$w" -v b="$bw" 'BEGIN{exit !(a < b)}'; then bw=$w; fi

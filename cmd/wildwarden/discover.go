@@ -1,0 +1,125 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wildwarden/wildwarden/classify"
+	"github.com/wildwarden/wildwarden/detect"
+	"github.com/wildwarden/wildwarden/kb"
+	"github.com/wildwarden/wildwarden/listings"
+)
+
+type discoverOptions struct {
+	data      []string
+	decisions []string
+	kbDir     string
+	output    string
+	minCount  int
+	top       int
+	maxLine   int
+}
+
+func init() {
+	var o discoverOptions
+	cmd := &cobra.Command{
+		Use:   "discover --data decided.jsonl [--min-count N] [--top K] -o candidates.tsv",
+		Short: "Propose new code words from confirmed violations",
+		Long: `Rank the words, word pairs and CJK character n-grams that are over-represented
+in confirmed violations (label positive, or reviewer action remove) against
+lawful listings, leaving out everything the knowledge base already knows
+(its terms and cues, compared in folded form).
+
+Each candidate comes with its counts, a score (z-score of the log-odds
+ratio) and example listing ids. The candidates are written in the format of
+kb/data/terms.tsv (kind code, category guessed from the knowledge-base
+evidence beside it), so an analyst can check them and paste the rows they
+accept.`,
+		Example: `  wildwarden discover --data decided.jsonl -o candidates.tsv
+  wildwarden discover --from-decisions export.jsonl --min-count 5 --top 100 -o candidates.tsv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runDiscover(cmd, &o) },
+	}
+	cmd.Flags().StringSliceVar(&o.data, "data", nil, "labelled listings (label positive = confirmed violation)")
+	cmd.Flags().StringSliceVar(&o.decisions, "from-decisions", nil, "reviewer decisions exported from the service as JSON Lines")
+	cmd.Flags().StringVar(&o.kbDir, "kb", "", "knowledge-base directory (default: the embedded one)")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "-", "write candidates (terms.tsv format) here; - is standard output")
+	cmd.Flags().IntVar(&o.minCount, "min-count", 3, "least number of confirmed violations a candidate must appear in")
+	cmd.Flags().IntVar(&o.top, "top", 50, "how many candidates to write")
+	cmd.Flags().IntVar(&o.maxLine, "max-line", listings.DefaultMaxLine, "longest input line in bytes")
+	rootCmd.AddCommand(cmd)
+}
+
+func runDiscover(cmd *cobra.Command, o *discoverOptions) error {
+	stderr := cmd.ErrOrStderr()
+	if len(o.data) == 0 && len(o.decisions) == 0 {
+		return errors.New("no data: give --data decided.jsonl or --from-decisions export.jsonl")
+	}
+	k, err := kb.LoadDir(o.kbDir)
+	if err != nil {
+		return err
+	}
+	d, err := detect.New(k)
+	if err != nil {
+		return err
+	}
+	var examples []classify.Example
+	skipped := 0
+	skip := func(msg string) {
+		skipped++
+		if skipped <= 50 {
+			fmt.Fprintln(stderr, "skipped:", msg)
+		}
+	}
+	for _, name := range o.data {
+		ex, err := readLabelled(name, o.maxLine, skip)
+		if err != nil {
+			return err
+		}
+		examples = append(examples, ex...)
+	}
+	for _, name := range o.decisions {
+		ex, err := readDecisions(name, o.maxLine, skip)
+		if err != nil {
+			return err
+		}
+		examples = append(examples, ex...)
+	}
+	cands, err := classify.Discover(d, k, examples, classify.DiscoverOptions{MinCount: o.minCount, Top: o.top})
+	if err != nil {
+		return fmt.Errorf("discover: %w", err)
+	}
+	source := strings.Join(append(append([]string(nil), o.data...), o.decisions...), ", ")
+	w := cmd.OutOrStdout()
+	if o.output != "-" {
+		f, err := os.Create(o.output)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := classify.WriteCandidatesTSV(w, cands, source); err != nil {
+		return err
+	}
+	if o.output != "-" {
+		// A readable summary beside the file.
+		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "rank\tterm\tpositive\tnegative\tz\tcategory\texamples")
+		for i, c := range cands {
+			term := c.Original
+			if term == "" {
+				term = c.Term
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.1f\t%s\t%s\n", i+1, term, c.Positives, c.Negatives, c.Score, c.Category, strings.Join(c.Examples, ", "))
+		}
+		tw.Flush()
+		fmt.Fprintf(cmd.OutOrStdout(), "%d candidates from %d listings (%d lines skipped) written to %s\n", len(cands), len(examples), skipped, o.output)
+	}
+	return nil
+}

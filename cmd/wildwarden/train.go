@@ -1,0 +1,316 @@
+package main
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wildwarden/wildwarden"
+	"github.com/wildwarden/wildwarden/classify"
+	"github.com/wildwarden/wildwarden/detect"
+	"github.com/wildwarden/wildwarden/kb"
+	"github.com/wildwarden/wildwarden/listings"
+	"github.com/wildwarden/wildwarden/policy"
+)
+
+type trainOptions struct {
+	data            []string
+	valid           []string
+	decisions       []string
+	fromStore       string
+	kbDir           string
+	output          string
+	seed            int64
+	epochs          int
+	bits            uint
+	targetPrecision float64
+	reviewRecall    float64
+	maxLine         int
+}
+
+func init() {
+	var o trainOptions
+	cmd := &cobra.Command{
+		Use:   "train --data labelled.jsonl [--valid valid.jsonl] -o model.ww",
+		Short: "Train a classifier model from labelled listings",
+		Long: `Train a logistic-regression classifier on labelled listings (JSON Lines or
+CSV, the listing contract plus a "label" field: positive or negative), or on
+reviewers' decisions exported from the service (--from-decisions).
+
+Training is reproducible: the same data, knowledge base and --seed give the
+same model file byte for byte. Probabilities are calibrated (Platt scaling)
+on --valid when given, else on out-of-fold scores of the training data, and
+the thresholds are chosen there: block at the lowest score whose precision
+reaches --target-precision, review at the highest score that still sends
+--review-recall of the positives to a person.
+
+Malformed lines and missing or invalid labels are reported with their file
+and line number and skipped. An empty or one-class training set is refused.`,
+		Example: `  wildwarden train --data labelled.jsonl -o model.ww
+  wildwarden train --data train.jsonl --valid valid.jsonl --seed 7 --target-precision 0.98 -o model.ww
+  wildwarden train --from-decisions decisions.jsonl -o platform.ww`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runTrain(cmd, &o) },
+	}
+	cmd.Flags().StringSliceVar(&o.data, "data", nil, "labelled listings (JSONL or CSV; repeat or comma-separate for several files)")
+	cmd.Flags().StringSliceVar(&o.valid, "valid", nil, "labelled listings to calibrate and choose thresholds on (default: out-of-fold scores of --data)")
+	cmd.Flags().StringSliceVar(&o.decisions, "from-decisions", nil, "reviewer decisions exported from the service as JSON Lines: {\"listing\": {…}, \"action\": \"remove\"|\"allow\"|\"escalate\"}")
+	cmd.Flags().StringVar(&o.fromStore, "from-store", "", "read reviewer decisions from the service's store (DSN); see the note printed when the store cannot export")
+	cmd.Flags().StringVar(&o.kbDir, "kb", "", "knowledge-base directory (default: the embedded one)")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the model file here (required)")
+	cmd.Flags().Int64Var(&o.seed, "seed", 1, "random seed: shuffles, folds and the feature hash")
+	cmd.Flags().IntVar(&o.epochs, "epochs", 6, "passes over the training data")
+	cmd.Flags().UintVar(&o.bits, "bits", 18, "feature hash buckets as a power of two")
+	cmd.Flags().Float64Var(&o.targetPrecision, "target-precision", 0.95, "precision the block threshold must reach on held-out data")
+	cmd.Flags().Float64Var(&o.reviewRecall, "review-recall", 0.95, "share of held-out positives the review threshold must keep")
+	cmd.Flags().IntVar(&o.maxLine, "max-line", listings.DefaultMaxLine, "longest input line in bytes")
+	rootCmd.AddCommand(cmd)
+}
+
+func runTrain(cmd *cobra.Command, o *trainOptions) error {
+	start := time.Now()
+	out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if o.output == "" {
+		return errors.New("-o/--output is required: where to write the model file")
+	}
+	if o.fromStore != "" {
+		return fmt.Errorf("--from-store %s: the store cannot export decided listings yet (it needs an export of each decided listing with its latest reviewer action); export them as JSON Lines and use --from-decisions", o.fromStore)
+	}
+	if len(o.data) == 0 && len(o.decisions) == 0 {
+		return errors.New("no training data: give --data labelled.jsonl or --from-decisions decisions.jsonl")
+	}
+	if !(0 < o.targetPrecision && o.targetPrecision <= 1) || !(0 < o.reviewRecall && o.reviewRecall <= 1) {
+		return fmt.Errorf("--target-precision and --review-recall must be in (0, 1]")
+	}
+	k, err := kb.LoadDir(o.kbDir)
+	if err != nil {
+		return err
+	}
+	d, err := detect.New(k)
+	if err != nil {
+		return err
+	}
+	var train, valid []classify.Example
+	skipped := 0
+	report := func(msg string) {
+		skipped++
+		if skipped <= 50 {
+			fmt.Fprintln(stderr, "skipped:", msg)
+		}
+	}
+	for _, name := range o.data {
+		ex, err := readLabelled(name, o.maxLine, report)
+		if err != nil {
+			return err
+		}
+		train = append(train, ex...)
+	}
+	for _, name := range o.decisions {
+		ex, err := readDecisions(name, o.maxLine, report)
+		if err != nil {
+			return err
+		}
+		train = append(train, ex...)
+	}
+	for _, name := range o.valid {
+		ex, err := readLabelled(name, o.maxLine, report)
+		if err != nil {
+			return err
+		}
+		valid = append(valid, ex...)
+	}
+	if skipped > 50 {
+		fmt.Fprintf(stderr, "skipped: … and %d more lines\n", skipped-50)
+	}
+	m, rep, err := classify.Train(d, train, valid, classify.TrainOptions{
+		Seed: o.seed, Epochs: o.epochs, Bits: o.bits, TargetPrecision: o.targetPrecision,
+		ReviewRecall: o.reviewRecall, KBVersion: k.Version, Keyword: policy.NewKeywordModel(k),
+	})
+	if err != nil {
+		if errors.Is(err, classify.ErrOneClass) || len(train) == 0 {
+			return fmt.Errorf("refusing to train: %w", err)
+		}
+		return err
+	}
+	data, err := m.Encode()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(o.output, data, 0o644); err != nil {
+		return fmt.Errorf("write model: %w", err)
+	}
+	m, err = classify.Decode(data)
+	if err != nil {
+		return err
+	}
+	h := m.Header
+	fmt.Fprintf(out, "model %s written to %s (%d bytes, %d non-zero weights of %d buckets)\n", m.Version(), o.output, len(data), rep.NonZero, 1<<h.Bits)
+	fmt.Fprintf(out, "trained on %d listings (%d positive, %d negative), %d lines skipped; seed %d, %d epochs, knowledge base %s\n",
+		h.Training.Examples, h.Training.Positives, h.Training.Negatives, skipped, h.Training.Seed, h.Training.Epochs, k.Version)
+	fmt.Fprintf(out, "calibration: Platt on %s, p = σ(%.4f·z %+.4f)\n", rep.HeldName, h.Calibration.A, h.Calibration.B)
+	fmt.Fprintf(out, "thresholds: block %.4f, review %.4f\n  why: %s\n", h.Thresholds.Block, h.Thresholds.Review, h.Thresholds.Why)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "data\tn\tpositive\tPR-AUC\tP(review)\tR(review)\tF1(review)\tP(block)\tR(block)\tF1(block)")
+	for _, row := range []struct {
+		name string
+		s    classify.Summary
+	}{{"training (optimistic)", rep.Training}, {rep.HeldName, rep.Held}} {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", row.name, row.s.N, row.s.Positives, row.s.PRAUC,
+			row.s.Flagged.Precision(), row.s.Flagged.Recall(), row.s.Flagged.F1(),
+			row.s.Blocked.Precision(), row.s.Blocked.Recall(), row.s.Blocked.F1())
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "to enforce these thresholds, set them in the policy file:\n  thresholds:\n    review: %.3f\n    block: %.3f\n", h.Thresholds.Review, h.Thresholds.Block)
+	fmt.Fprintf(out, "done in %s\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// openData opens a data file, decompressing .gz.
+func openData(name string) (io.Reader, func() error, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !strings.HasSuffix(name, ".gz") {
+		return f, f.Close, nil
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return zr, f.Close, nil
+}
+
+// readListings reads every listing of a JSONL or CSV file, reporting bad
+// lines through skip and going on.
+func readListings(name string, maxLine int, skip func(string), each func(line int, l *wildwarden.Listing)) error {
+	r, closeFn, err := openData(name)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	if listings.FormatOf(name) == listings.CSV {
+		cr, err := listings.NewCSVReader(r, name)
+		if err != nil {
+			return err
+		}
+		for {
+			l := new(wildwarden.Listing)
+			line, err := cr.Next(l)
+			if err == io.EOF {
+				return nil
+			}
+			var le *listings.LineError
+			if errors.As(err, &le) {
+				skip(le.Error())
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			each(line, l)
+		}
+	}
+	lr := listings.NewLineReader(r, name, maxLine)
+	for {
+		line, raw, err := lr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		var le *listings.LineError
+		if errors.As(err, &le) {
+			skip(le.Error())
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		l := new(wildwarden.Listing)
+		if err := listings.DecodeJSON(raw, l); err != nil {
+			skip(fmt.Sprintf("%s:%d: %v", name, line, err))
+			continue
+		}
+		each(line, l)
+	}
+}
+
+// readLabelled reads labelled listings: the `label` field must be
+// positive or negative.
+func readLabelled(name string, maxLine int, skip func(string)) ([]classify.Example, error) {
+	var out []classify.Example
+	err := readListings(name, maxLine, skip, func(line int, l *wildwarden.Listing) {
+		positive, err := classify.ParseLabel(l)
+		if err != nil {
+			skip(fmt.Sprintf("%s:%d: %v", name, line, err))
+			return
+		}
+		out = append(out, classify.Example{Listing: l, Positive: positive, Group: l.ExtraString("group")})
+	})
+	return out, err
+}
+
+// decisionLine is one exported reviewer decision: the listing as it was
+// screened and what the reviewer did. It is the shape a store export
+// writes (see the train command's documentation).
+type decisionLine struct {
+	Listing *wildwarden.Listing `json:"listing"`
+	Action  string              `json:"action"`
+}
+
+// readDecisions reads exported decisions: action remove is a positive,
+// allow a negative, escalate (no outcome yet) is skipped.
+func readDecisions(name string, maxLine int, skip func(string)) ([]classify.Example, error) {
+	r, closeFn, err := openData(name)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
+	var out []classify.Example
+	lr := listings.NewLineReader(r, name, maxLine)
+	for {
+		line, raw, err := lr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		var le *listings.LineError
+		if errors.As(err, &le) {
+			skip(le.Error())
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var dl decisionLine
+		if err := json.Unmarshal(raw, &dl); err != nil {
+			skip(fmt.Sprintf("%s:%d: invalid JSON: %v", name, line, err))
+			continue
+		}
+		if dl.Listing == nil {
+			skip(fmt.Sprintf("%s:%d: no \"listing\" object", name, line))
+			continue
+		}
+		if err := dl.Listing.Validate(); err != nil {
+			skip(fmt.Sprintf("%s:%d: listing: %v", name, line, err))
+			continue
+		}
+		switch dl.Action {
+		case wildwarden.ActionRemove:
+			out = append(out, classify.Example{Listing: dl.Listing, Positive: true})
+		case wildwarden.ActionAllow:
+			out = append(out, classify.Example{Listing: dl.Listing, Positive: false})
+		case wildwarden.ActionEscalate:
+			// Not decided yet: no label.
+		default:
+			skip(fmt.Sprintf("%s:%d: action %q is not remove, allow or escalate", name, line, dl.Action))
+		}
+	}
+}
