@@ -28,11 +28,12 @@ type evalOptions struct {
 func init() {
 	var o evalOptions
 	cmd := &cobra.Command{
-		Use:   "eval --data labelled.jsonl [--model FILE|keyword] [--report DIR]",
+		Use:   "eval --data labelled.jsonl [--model keyword|default|FILE] [--report DIR]",
 		Short: "Measure a model on labelled listings: precision, recall, F1, PR-AUC",
 		Long: `Screen labelled listings (the "label" field: positive or negative) with the
-engine and a model (--model FILE, --model keyword for the knowledge base's
-keyword model, or the embedded default), and measure:
+engine and a model (the knowledge base's keyword model by default,
+--model default for the embedded learned classifier, --model FILE), and
+measure:
 
   - decision level: block or review counts as flagged, allow as not;
     precision, recall, F1 and the confusion matrix (and block alone);
@@ -44,7 +45,7 @@ The report is printed as Markdown tables (paste into docs/QUALITY.md); with
 precision–recall curve DIR/pr.svg. Malformed lines and missing labels are
 reported with their line number and skipped.`,
 		Example: `  wildwarden eval --data testdata/corpus/corpus.jsonl --by lang,category,evasion
-  wildwarden eval --data ../shared/data/dev/wlt_dev.jsonl --model keyword --report out/keyword`,
+  wildwarden eval --data ../shared/data/dev/wlt_dev.jsonl --model default --report out/learned`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runEval(cmd, &o) },
 	}

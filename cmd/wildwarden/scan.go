@@ -37,7 +37,7 @@ type engineFlags struct {
 func (f *engineFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.kbDir, "kb", "", "knowledge-base directory (default: the embedded one)")
 	cmd.Flags().StringVar(&f.policyPath, "policy", "", "policy YAML file (default: the embedded one)")
-	cmd.Flags().StringVar(&f.modelPath, "model", "", "model file (default: the embedded model)")
+	cmd.Flags().StringVar(&f.modelPath, "model", "", `scoring model: "keyword" (the knowledge base's weights, the default), "default" (the embedded learned classifier) or a model file`)
 }
 
 func (f *engineFlags) engine() (*screen.Engine, error) {

@@ -200,7 +200,8 @@ func TestLoadScorer(t *testing.T) {
 		wantErrText string
 	}{
 		{name: "keyword", path: "keyword", wantNil: true},
-		{name: "default", path: "", wantVersion: "clf-"},
+		{name: "unset", path: "", wantNil: true},
+		{name: "default", path: "default", wantVersion: "clf-"},
 		{name: "missing file", path: filepath.Join(t.TempDir(), "none.ww"), wantErr: os.ErrNotExist},
 		{name: "corrupt file", path: corrupt, wantErr: classify.ErrCorrupt},
 	}
