@@ -15,7 +15,7 @@ mkdir -p "$out"
 go build -o "$out/wildwarden" ./cmd/wildwarden
 go run ./bench/gencorpus -n "$n" -o "$out/corpus.jsonl"
 # The knowledge base's own terms and term cues, one a line.
-awk -F'\t' 'FNR==1 || /^#/ || NF < 2 {next} FILENAME ~ /terms/ {print $1} FILENAME ~ /cues/ && $2=="term" {print $3}' \
+awk -F'\t' 'FNR==1 || /^#/ || NF < 2 {next} FILENAME ~ /terms/ && $1 != "" {print $1} FILENAME ~ /cues/ && $2=="term" && $3 != "" {print $3}' \
   kb/data/terms.tsv kb/data/cues.tsv | sort -u > "$out/terms.txt"
 bytes=$(stat -c %s "$out/corpus.jsonl")
 echo "corpus: $n listings, $bytes bytes; $(wc -l < "$out/terms.txt") terms; $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wildwarden/wildwarden/sqlite"
+)
+
+// exitAuditBroken is the exit status of `audit verify` on a broken chain.
+const exitAuditBroken = 4
+
+func init() {
+	var db string
+	audit := &cobra.Command{Use: "audit", Short: "Check the hash-chained audit log"}
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Verify that no audit entry was edited or deleted",
+		Long: `Walk the audit log from its first entry and check that each entry names its
+predecessor's hash and that its own hash matches its content. An edited or
+deleted entry breaks the chain. Prints the number of entries and the head
+hash; keep the head hash elsewhere to detect a truncated tail later.
+
+Exit status: 0 when the chain is intact, 4 when it is broken, 1 on other
+errors.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := os.Stat(db); err != nil {
+				return fmt.Errorf("audit verify: %w", err)
+			}
+			s, err := sqlite.Open(db, sqlite.Options{})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			n, head, err := s.VerifyAudit(ctx)
+			if err != nil {
+				return &exitError{code: exitAuditBroken, err: fmt.Errorf("audit verify: %w (the first %d entries are intact)", err, n)}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d entries, head %s\n", n, head)
+			return nil
+		},
+	}
+	verify.Flags().StringVar(&db, "db", defaultDB, "SQLite database file")
+	audit.AddCommand(verify)
+	rootCmd.AddCommand(audit)
+}

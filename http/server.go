@@ -1,0 +1,283 @@
+// Package http serves the wildwarden JSON API under /v1: screening, the
+// review queue, user reports, appeals, search warnings, statements of
+// reasons and webhooks, plus /metrics, /healthz and /readyz.
+//
+// Handlers are thin: they decode and check the request, call the Screener
+// and the Store, and write JSON. Every error becomes an RFC 9457 problem
+// document in one place (writeError).
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wildwarden/wildwarden"
+)
+
+// Defaults of a Server.
+const (
+	DefaultMaxBody   = 1 << 20
+	DefaultLease     = 10 * time.Minute
+	MaxBatch         = 1000
+	keyCacheTTL      = 5 * time.Second
+	defaultPageLimit = 100
+	maxPageLimit     = 1000
+)
+
+// Config wires a Server.
+type Config struct {
+	Store    wildwarden.Store
+	Screener wildwarden.Screener
+	Logger   *slog.Logger
+	// MaxBody bounds request bodies in bytes (DefaultMaxBody when 0).
+	MaxBody int64
+	// Lease is how long a claimed queue item stays with its reviewer.
+	Lease time.Duration
+	// Registry receives the metrics (a new one when nil).
+	Registry *prometheus.Registry
+}
+
+// Server is the HTTP API.
+type Server struct {
+	store    wildwarden.Store
+	screener wildwarden.Screener
+	log      *slog.Logger
+	maxBody  int64
+	lease    time.Duration
+	metrics  *metrics
+	registry *prometheus.Registry
+	mux      *http.ServeMux
+	cards    *cardSet
+	sor      *statementRules
+
+	keysMu sync.Mutex
+	keys   map[string]cachedKey
+}
+
+type cachedKey struct {
+	key     *wildwarden.APIKey
+	expires time.Time
+}
+
+// NewServer builds the API.
+func NewServer(cfg Config) (*Server, error) {
+	s := &Server{
+		store: cfg.Store, screener: cfg.Screener, log: cfg.Logger,
+		maxBody: cfg.MaxBody, lease: cfg.Lease, registry: cfg.Registry,
+		keys: map[string]cachedKey{},
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBody
+	}
+	if s.lease <= 0 {
+		s.lease = DefaultLease
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
+	var err error
+	if s.metrics, err = newMetrics(s.registry); err != nil {
+		return nil, err
+	}
+	if s.cards, err = loadCards(); err != nil {
+		return nil, err
+	}
+	if s.sor, err = loadStatementRules(); err != nil {
+		return nil, err
+	}
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Registry returns the Prometheus registry the server counts in.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// roles lists who may call a route.
+var (
+	anyRole       = []string{wildwarden.RolePlatform, wildwarden.RoleReviewer, wildwarden.RoleAdmin}
+	platformRoles = []string{wildwarden.RolePlatform, wildwarden.RoleAdmin}
+	reviewerRoles = []string{wildwarden.RoleReviewer, wildwarden.RoleAdmin}
+	adminRoles    = []string{wildwarden.RoleAdmin}
+)
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	s.mux = m
+	handle := func(pattern string, roles []string, h func(w http.ResponseWriter, r *http.Request, p *principal) error) {
+		route := pattern
+		m.Handle(pattern, s.instrument(route, s.authenticated(roles, h)))
+	}
+	public := func(pattern string, h http.HandlerFunc) {
+		m.Handle(pattern, s.instrument(pattern, h))
+	}
+	public("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	public("GET /readyz", s.handleReady)
+	public("GET /v1/openapi.json", handleOpenAPI)
+	m.Handle("GET /metrics", s.metricsHandler())
+
+	handle("POST /v1/screen", platformRoles, s.handleScreen)
+	handle("POST /v1/screen/batch", platformRoles, s.handleScreenBatch)
+	handle("GET /v1/listings/{id}", anyRole, s.handleListing)
+
+	handle("GET /v1/queue", reviewerRoles, s.handleQueue)
+	handle("POST /v1/queue/claim", reviewerRoles, s.handleClaim)
+	handle("POST /v1/queue/{id}/decision", reviewerRoles, s.handleDecide)
+	handle("POST /v1/queue/audit-sample", adminRoles, s.handleAuditSample)
+
+	handle("POST /v1/reports", platformRoles, s.handleReport)
+	handle("POST /v1/appeals", platformRoles, s.handleAppeal)
+
+	handle("POST /v1/search-check", platformRoles, s.handleSearchCheck)
+	handle("POST /v1/search-check/events", platformRoles, s.handleSearchEvent)
+
+	handle("GET /v1/statements/{id}", anyRole, s.handleStatement)
+	handle("GET /v1/statements", anyRole, s.handleStatements)
+
+	handle("POST /v1/webhooks", adminRoles, s.handleCreateWebhook)
+	handle("GET /v1/webhooks", adminRoles, s.handleWebhooks)
+	handle("GET /v1/webhooks/deliveries", adminRoles, s.handleDeliveries)
+
+	handle("GET /v1/stats", platformRoles, s.handleStats)
+	handle("GET /v1/audit", adminRoles, s.handleAuditLog)
+
+	public("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, wildwarden.Errorf(wildwarden.ENOTFOUND, "", "no route %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// principal is who calls: a key of a tenant with a role.
+type principal struct {
+	TenantID string
+	KeyID    string
+	UserID   string
+	Role     string
+}
+
+// reviewerID names the person deciding: the key's user, or the key itself.
+func (p *principal) reviewerID() string {
+	if p.UserID != "" {
+		return p.UserID
+	}
+	return "key:" + p.KeyID
+}
+
+// authenticated checks the bearer key and the role, then calls h with the
+// principal; the context names the actor for the audit log.
+func (s *Server) authenticated(roles []string, h func(w http.ResponseWriter, r *http.Request, p *principal) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || secret == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="wildwarden"`)
+			writeError(w, r, wildwarden.Errorf(wildwarden.EUNAUTHORIZED, "Authorization", "send an API key as 'Authorization: Bearer <key>'"))
+			return
+		}
+		key, err := s.lookupKey(r.Context(), strings.TrimSpace(secret))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="wildwarden", error="invalid_token"`)
+			writeError(w, r, err)
+			return
+		}
+		allowed := false
+		for _, role := range roles {
+			allowed = allowed || key.Role == role
+		}
+		if !allowed {
+			writeError(w, r, wildwarden.Errorf(wildwarden.EFORBIDDEN, "", "a %s key may not call this route (allowed: %s)", key.Role, strings.Join(roles, ", ")))
+			return
+		}
+		p := &principal{TenantID: key.TenantID, KeyID: key.ID, UserID: key.UserID, Role: key.Role}
+		actor := "key:" + key.ID
+		if key.UserID != "" {
+			actor = "user:" + key.UserID
+		}
+		r = r.WithContext(wildwarden.WithActor(r.Context(), actor))
+		if err := h(w, r, p); err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+// lookupKey finds a key by its secret's hash, caching answers for a few
+// seconds (a revoked key stops working within keyCacheTTL).
+func (s *Server) lookupKey(ctx context.Context, secret string) (*wildwarden.APIKey, error) {
+	hash := wildwarden.HashKey(secret)
+	cacheKey := string(hash)
+	now := time.Now()
+	s.keysMu.Lock()
+	c, ok := s.keys[cacheKey]
+	s.keysMu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.key, nil
+	}
+	key, err := s.store.KeyByHash(ctx, hash)
+	if wildwarden.ErrorCode(err) == wildwarden.ENOTFOUND {
+		return nil, wildwarden.Errorf(wildwarden.EUNAUTHORIZED, "Authorization", "unknown or revoked API key")
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The lookup is by hash of a 32-byte random secret, which leaks nothing
+	// useful through timing; the constant-time check guards a store whose
+	// lookup would match loosely.
+	if subtle.ConstantTimeCompare(key.Hash, hash) != 1 {
+		return nil, wildwarden.Errorf(wildwarden.EUNAUTHORIZED, "Authorization", "unknown or revoked API key")
+	}
+	s.keysMu.Lock()
+	if len(s.keys) > 10000 {
+		s.keys = map[string]cachedKey{}
+	}
+	s.keys[cacheKey] = cachedKey{key: key, expires: now.Add(keyCacheTTL)}
+	s.keysMu.Unlock()
+	return key, nil
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.Ready(r.Context()); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// NewKeySecret returns a new API key secret: "ww_" and 32 random bytes in
+// base64url. The prefix makes leaked keys easy to find by secret scanners.
+func NewKeySecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return "ww_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// KeyPrefix is the part of a secret shown in key listings.
+func KeyPrefix(secret string) string {
+	if len(secret) > 10 {
+		return secret[:10]
+	}
+	return secret
+}
+
+// IssueKey creates a key for a tenant and returns its secret, which is
+// shown once and never stored.
+func IssueKey(ctx context.Context, store wildwarden.Store, tenantID, role, userID, name string) (string, *wildwarden.APIKey, error) {
+	secret := NewKeySecret()
+	key := &wildwarden.APIKey{TenantID: tenantID, Role: role, UserID: userID, Name: name, Prefix: KeyPrefix(secret), Hash: wildwarden.HashKey(secret)}
+	if err := store.CreateKey(ctx, key); err != nil {
+		return "", nil, err
+	}
+	return secret, key, nil
+}

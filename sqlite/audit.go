@@ -1,0 +1,68 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/wildwarden/wildwarden"
+)
+
+// AuditLog lists a tenant's audit entries after a sequence number.
+func (s *Store) AuditLog(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]wildwarden.AuditEntry, error) {
+	rows, err := s.query(ctx, `SELECT seq, tenant_id, actor, action, subject, data, at, prev_hash, hash FROM audit WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, tenantID, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: audit log: %w", err)
+	}
+	defer rows.Close()
+	out := []wildwarden.AuditEntry{}
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *e)
+	}
+	return out, rows.Err()
+}
+
+func scanAudit(sc interface{ Scan(...any) error }) (*wildwarden.AuditEntry, error) {
+	var e wildwarden.AuditEntry
+	var at string
+	if err := sc.Scan(&e.Seq, &e.TenantID, &e.Actor, &e.Action, &e.Subject, &e.Data, &at, &e.PrevHash, &e.Hash); err != nil {
+		return nil, fmt.Errorf("sqlite: audit: %w", err)
+	}
+	e.At = parseTime(at)
+	return &e, nil
+}
+
+// VerifyAudit walks the chain from the first entry. Sequence numbers must
+// be consecutive from 1 (a deleted row leaves a gap), each entry must name
+// its predecessor's hash and its own hash must match its content.
+func (s *Store) VerifyAudit(ctx context.Context) (int64, string, error) {
+	rows, err := s.readDB.QueryContext(ctx, `SELECT seq, tenant_id, actor, action, subject, data, at, prev_hash, hash FROM audit ORDER BY seq`)
+	if err != nil {
+		return 0, "", fmt.Errorf("sqlite: audit verify: %w", err)
+	}
+	defer rows.Close()
+	var n int64
+	head := ""
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return n, head, err
+		}
+		switch {
+		case e.Seq != n+1:
+			return n, head, fmt.Errorf("audit: entry %d is missing (next entry is %d): rows were deleted", n+1, e.Seq)
+		case e.PrevHash != head:
+			return n, head, fmt.Errorf("audit: entry %d does not follow entry %d: the chain was altered", e.Seq, n)
+		case e.ComputeHash() != e.Hash:
+			return n, head, fmt.Errorf("audit: entry %d was edited: its hash does not match its content", e.Seq)
+		}
+		n, head = e.Seq, e.Hash
+	}
+	if err := rows.Err(); err != nil {
+		return n, head, fmt.Errorf("sqlite: audit verify: %w", err)
+	}
+	return n, head, nil
+}
