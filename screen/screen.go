@@ -84,9 +84,18 @@ func (e *Engine) Screen(ctx context.Context, l *wildwarden.Listing) (*wildwarden
 // ScreenListing screens one listing; the fast path for callers without a
 // context.
 func (e *Engine) ScreenListing(l *wildwarden.Listing) *wildwarden.Verdict {
+	return e.ScreenWith(l, nil)
+}
+
+// ScreenWith screens a listing with evidence found outside its text, such
+// as an image matching a hash bank or a user report. The extra evidence is
+// scored with the rest: its signal names are features of the model
+// (kb/data/weights.tsv for the keyword model).
+func (e *Engine) ScreenWith(l *wildwarden.Listing, extra []detect.Evidence) *wildwarden.Verdict {
 	sc := e.scratch.Get().(*detect.Scratch)
 	f := e.detector.Detect(l, sc)
 	e.scratch.Put(sc)
+	f.Evidence = append(f.Evidence, extra...)
 	score, contrib := e.scorer.Score(l, f)
 	v := e.policy.Decide(l, f, score, contrib)
 	v.KBVersion, v.ModelVersion = e.Versions()
