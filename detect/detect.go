@@ -39,6 +39,7 @@ const (
 	SigNews        = "context.news"
 	SigAuthentic   = "context.authentic"
 	SigEvasion     = "context.evasion_claim"
+	SigNoPapers    = "context.no_papers"
 )
 
 // cueSignal names the signal of each cue that becomes one.
@@ -69,6 +70,7 @@ type pattern struct {
 	boundStart bool
 	boundEnd   bool
 	pinyin     bool // the pinyin form of a Chinese term
+	syllables  int  // of a pinyin form: three or more seldom collide by chance
 }
 
 // Detector finds signals in listings. Build one with New and share it.
@@ -130,6 +132,7 @@ func New(k *kb.KB) (*Detector, error) {
 			return // one-syllable pairs collide with too many words
 		}
 		p.pinyin, p.boundStart, p.boundEnd = true, true, true
+		p.syllables = len(strings.Fields(py))
 		pinyin = append(pinyin, []byte(py))
 		d.pinyinPats = append(d.pinyinPats, p)
 		p.boundStart, p.boundEnd = false, false
@@ -168,6 +171,14 @@ func New(k *kb.KB) (*Detector, error) {
 			continue
 		}
 		addForms(c.Pattern, pattern{term: -1, cue: i}, false)
+		if (c.Cue == kb.CueFalseFriend || c.Cue == kb.CueColourPhrase) && allHan(c.Pattern) {
+			// Chinese titles put spaces between words: 鹤顶红 金鱼 is still
+			// the goldfish.
+			runes := []rune(c.Pattern)
+			for cut := 1; cut < len(runes) && len(runes) <= 8; cut++ {
+				addFolded(text.Fold(d.norm, string(runes[:cut])+" "+string(runes[cut:])), pattern{term: -1, cue: i})
+			}
+		}
 		if (c.Cue == kb.CueFalseFriend || c.Cue == kb.CueColourPhrase) && allHan(c.Pattern) && utf8.RuneCountInString(c.Pattern) >= 2 {
 			// A brand or idiom typed in pinyin (xiangya yiyuan) masks the
 			// typed pinyin of the terms inside it. In the pinyin view it

@@ -24,6 +24,7 @@ type hit struct {
 	vstart, vend int    // bytes of the view
 	ostart, oend int    // bytes of the original field text
 	drop         bool
+	noPapers     bool // a lawful cue (papers, certificate) said to be missing
 	colour       bool // a colour word used as a colour
 }
 
@@ -122,7 +123,7 @@ func (d *Detector) detectField(field wildwarden.TextField, chinese bool, sc *Scr
 			})
 		case text.ViewPinyin:
 			d.pinyin.Find(v.Text, func(id, s, e int) {
-				if (s > 0 && v.Text[s-1] != ' ') || (e < len(v.Text) && v.Text[e] != ' ') {
+				if (s > 0 && isLowerASCII(v.Text[s-1])) || (e < len(v.Text) && isLowerASCII(v.Text[e])) {
 					return
 				}
 				os, oe := v.Source(s, e)
@@ -166,16 +167,24 @@ func (d *Detector) resolveField(hits []hit) {
 				}
 				o.drop = true
 			}
-		case kb.CueNegation:
-			// "not resin", "非树脂", "no CITES papers": the claim right after
-			// a negation is not made.
+		case kb.CueNegation, kb.CueNegationAfter:
+			// "not resin", "非树脂", "no CITES papers", "登録票なし": the claim
+			// next to a negation is not made. Papers said to be missing are
+			// themselves a sign of illegal trade.
+			after := d.kb.Cues[h.pat.cue].Cue == kb.CueNegationAfter
 			for j := range hits {
 				o := &hits[j]
-				if o.pat.cue < 0 || o.ostart < h.oend || o.ostart-h.oend > negationGap(h.vtext, h.vend) {
+				if o.pat.cue < 0 || o.drop {
+					continue
+				}
+				if after && (o.oend > h.ostart || h.ostart-o.oend > negationGap(h.vtext, h.vstart+1)) ||
+					!after && (o.ostart < h.oend || o.ostart-h.oend > negationGap(h.vtext, h.vend)) {
 					continue
 				}
 				switch d.kb.Cues[o.pat.cue].Cue {
-				case kb.CueImitation, kb.CueAltMaterial, kb.CueLawful, kb.CueNews:
+				case kb.CueLawful:
+					o.drop, o.noPapers = true, true
+				case kb.CueImitation, kb.CueAltMaterial, kb.CueNews:
 					o.drop = true
 				}
 			}
@@ -193,7 +202,7 @@ func (d *Detector) resolveField(hits []hit) {
 			}
 			// A term inside a longer term (犀牛 in 犀牛角), or a cue inside a
 			// term (塑料 in 白塑料), gives way.
-			if o.contains(h) {
+			if o.contains(h) && !(o.view == viewPinyin && h.view != viewPinyin) {
 				h.drop = true
 				break
 			}
@@ -236,6 +245,8 @@ func (d *Detector) resolveField(hits []hit) {
 		}
 	}
 }
+
+func isLowerASCII(c byte) bool { return c >= 'a' && c <= 'z' }
 
 // negationGap is how many bytes of the original may stand between a
 // negation and the cue it negates: a few words in spaced scripts, one
@@ -291,6 +302,10 @@ func hasPictograph(s string) bool {
 func (d *Detector) appendEvidence(field wildwarden.TextField, hits []hit, f *Findings) {
 	for i := range hits {
 		h := &hits[i]
+		if h.noPapers && f.count(SigNoPapers) < maxCueEvidence {
+			c := &d.kb.Cues[h.pat.cue]
+			f.Evidence = append(f.Evidence, Evidence{Signal: d.signal(SigNoPapers, field, h, c.Pattern, "", "papers or a certificate said to be missing: "+c.Note)})
+		}
 		if h.drop {
 			continue
 		}
@@ -337,7 +352,7 @@ func (d *Detector) appendEvidence(field wildwarden.TextField, hits []hit, f *Fin
 		d.setTaxon(&s, t)
 		// A homophone or typed pinyin may be an ordinary word that sounds
 		// alike (湘雅, 香芽): it needs company, as a weak term does.
-		weak := t.Weak || name == SigHomophone || name == SigPinyin
+		weak := t.Weak || (name == SigHomophone || name == SigPinyin) && h.pat.syllables < 3
 		f.Evidence = append(f.Evidence, Evidence{Signal: s, Weak: weak})
 		if name != SigHomophone && name != SigPinyin && d.obfuscated(field.Text[h.ostart:h.oend], h.pat.term) {
 			o := d.signal(SigObfuscated, field, h, t.Text, t.Category, "the original characters differ from the term: look-alike letters, separators, invisible characters, leetspeak or repeated letters")
@@ -415,17 +430,27 @@ func runeSpan(s string, bs, be int) (int, int) {
 func (d *Detector) resolveWeak(f *Findings) {
 	offer := false
 	for _, e := range f.Evidence {
-		if e.Name == SigSaleIntent || e.Name == SigContact || e.Name == SigPrice && e.Span != nil {
+		switch {
+		case e.Name == SigPrice && e.Span == nil: // the price field
+		case companyFor[e.Name]:
 			offer = true
-			break
 		}
 	}
 	if f.Has(SigEvasion) {
 		f.Evidence = slices.DeleteFunc(f.Evidence, func(e Evidence) bool { return e.Name == SigImitation })
 	}
+	// A category is supported by non-weak evidence, or by two different
+	// weak terms (two rhino-horn diagnostics together are no accident).
 	strong := map[string]bool{}
+	weakTerms := map[string]string{}
 	for _, e := range f.Evidence {
-		if !e.Weak && e.Category != "" {
+		switch {
+		case e.Category == "":
+		case !e.Weak:
+			strong[e.Category] = true
+		case weakTerms[e.Category] == "":
+			weakTerms[e.Category] = e.Term
+		case weakTerms[e.Category] != e.Term:
 			strong[e.Category] = true
 		}
 	}
@@ -433,6 +458,14 @@ func (d *Detector) resolveWeak(f *Findings) {
 		return e.Weak && !offer && !strong[e.Category]
 	})
 	sort.SliceStable(f.Evidence, func(i, j int) bool { return signalRank(f.Evidence[i].Name) < signalRank(f.Evidence[j].Name) })
+}
+
+// companyFor are the signals that let a weak term count: an offer in the
+// text, a live animal offered, insistence that it is genuine, an evasion
+// claim, missing papers.
+var companyFor = map[string]bool{
+	SigSaleIntent: true, SigContact: true, SigPrice: true, SigLive: true,
+	SigAuthentic: true, SigEvasion: true, SigNoPapers: true,
 }
 
 // signalRank orders evidence for display: the product first, then how it
@@ -446,7 +479,7 @@ func signalRank(name string) int {
 
 var rankOf = func() map[string]int {
 	order := []string{SigCodeWord, SigProduct, SigAnimalPart, SigHomophone, SigPinyin, SigAnimal, SigObfuscated, SigEvasion,
-		SigSaleIntent, SigPrice, SigContact, SigLive, SigAuthentic, SigLawful, SigImitation, SigAltMaterial, SigColourUse, SigFalseFriend, SigNews}
+		SigSaleIntent, SigPrice, SigContact, SigLive, SigAuthentic, SigNoPapers, SigLawful, SigImitation, SigAltMaterial, SigColourUse, SigFalseFriend, SigNews}
 	m := make(map[string]int, len(order))
 	for i, name := range order {
 		m[name] = i

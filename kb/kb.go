@@ -45,6 +45,7 @@ const (
 	CueNews          = "news"
 	CueLive          = "live"
 	CueNegation      = "negation"
+	CueNegationAfter = "negation_after"
 	CueAuthentic     = "authentic"
 	CueEvasionClaim  = "evasion_claim"
 )
@@ -53,7 +54,7 @@ var (
 	termKinds = []string{KindProduct, KindAnimal, KindPart, KindCode}
 	cueNames  = []string{CueSaleIntent, CuePrice, CueContact, CueImitation, CueColourContext,
 		CueColourPhrase, CueFalseFriend, CueLawful, CueAltMaterial, CueNews, CueLive,
-		CueNegation, CueAuthentic, CueEvasionClaim}
+		CueNegation, CueNegationAfter, CueAuthentic, CueEvasionClaim}
 	termFlags = []string{"colour", "weak", "prefix"}
 )
 

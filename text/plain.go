@@ -36,5 +36,27 @@ func Plain(n *Normalizer, s string) string {
 		}
 		b.WriteRune(unicode.ToLower(r))
 	}
-	return strings.TrimRight(norm.NFC.String(b.String()), " ")
+	return dropSpacesBetweenUnspaced(strings.TrimRight(norm.NFC.String(b.String()), " "))
+}
+
+// dropSpacesBetweenUnspaced removes spaces next to characters of scripts
+// written without spaces: a space between Chinese words is style, not a
+// trick (红木 家具).
+func dropSpacesBetweenUnspaced(s string) string {
+	if !strings.Contains(s, " ") {
+		return s
+	}
+	runes := []rune(s)
+	out := runes[:0]
+	for i, r := range runes {
+		if r == ' ' && (i > 0 && unspacedRune(runes[i-1]) || i+1 < len(runes) && unspacedRune(runes[i+1])) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
+
+func unspacedRune(r rune) bool {
+	return r >= 0x0E00 && r <= 0x0EFF || r >= 0x2E80 && r <= 0x9FFF || r >= 0xF900 && r <= 0xFAFF
 }

@@ -20,6 +20,7 @@ package text
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -449,22 +450,62 @@ func joinSpreadLetters(units []unit) {
 // spaces between words: Han, kana, Thai and the like.
 func isUnspaced(cls uint8) bool { return cls == classHan || cls == classCJK }
 
-// joinSpreadUnspaced removes separators between two characters of scripts
-// written without spaces (象 牙, 象*牙, 虎·の·牙, ง.า.ช้.า.ง). Punctuation that
-// ends a clause (，。、；：！？) is not a separator and stays.
+// joinSpreadUnspaced removes separators inside words of scripts written
+// without spaces: symbols between any two characters (象*牙, 虎·の·牙,
+// ง.า.ช้.า.ง), white space only between characters standing alone (象 牙 手 镯),
+// since Chinese titles separate words with spaces (海马 玩具 洗澡 must not
+// read 马玩, 具洗). Punctuation that ends a clause (，。、；：！？) stays.
 func joinSpreadUnspaced(units []unit) {
 	for i := 0; i < len(units); i++ {
 		if !isUnspaced(units[i].cls) {
 			continue
 		}
 		end, sep := separatorRun(units, i+1)
-		if sep != "" && end < len(units) && isUnspaced(units[end].cls) && !strings.ContainsAny(sep, ",;:!?") {
-			for k := i + 1; k < end; k++ {
-				units[k].skip = true
-			}
-			i = end - 1
+		if sep == "" || end >= len(units) || !isUnspaced(units[end].cls) || strings.ContainsAny(sep, ",;:!?") {
+			continue
 		}
+		if strings.TrimSpace(sep) == "" && !(aloneBefore(units, i) && aloneAfter(units, end)) {
+			continue
+		}
+		for k := i + 1; k < end; k++ {
+			units[k].skip = true
+		}
+		i = end - 1
 	}
+}
+
+// isMark reports whether a unit is a combining mark, part of the character
+// before it (Thai vowels and tones).
+func isMark(u *unit) bool {
+	r, _ := utf8.DecodeRuneInString(u.s)
+	return unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r)
+}
+
+// aloneBefore reports whether the character ending at unit i has no
+// character of its script right before it (ignoring its own marks).
+func aloneBefore(units []unit, i int) bool {
+	for i >= 0 && (units[i].cls == classDrop || isMark(&units[i])) {
+		i--
+	}
+	for p := i - 1; p >= 0; p-- {
+		if units[p].cls == classDrop {
+			continue
+		}
+		return !isUnspaced(units[p].cls) || units[p].skip
+	}
+	return true
+}
+
+// aloneAfter reports whether the character starting at unit i has no
+// character of its script right after it (ignoring its own marks).
+func aloneAfter(units []unit, i int) bool {
+	for n := i + 1; n < len(units); n++ {
+		if units[n].cls == classDrop || isMark(&units[n]) {
+			continue
+		}
+		return !isUnspaced(units[n].cls)
+	}
+	return true
 }
 
 // emit writes the folded text with its offsets: white space collapsed,
@@ -522,7 +563,14 @@ func (n *Normalizer) pinyinView(buf *Buffer) {
 		}
 		py := n.table.pinyinOf(r)
 		if py == "" {
-			if f[i] == ' ' && len(out) > 0 && out[len(out)-1] == ' ' {
+			if f[i] == ' ' {
+				// A word boundary of the text: unlike the spaces between
+				// syllables, no pinyin match may cross it.
+				if len(out) > 0 && out[len(out)-1] == ' ' {
+					out[len(out)-1] = '|'
+				} else {
+					out, st, en = append(out, '|'), append(st, buf.fstart[i]), append(en, buf.fend[i])
+				}
 				i++
 				continue
 			}
@@ -534,7 +582,7 @@ func (n *Normalizer) pinyinView(buf *Buffer) {
 			continue
 		}
 		s0, e0 := buf.fstart[i], buf.fend[i+size-1]
-		if len(out) > 0 && out[len(out)-1] != ' ' {
+		if len(out) > 0 && out[len(out)-1] != ' ' && out[len(out)-1] != '|' {
 			out = append(out, ' ')
 			st, en = append(st, s0), append(en, s0)
 		}

@@ -36,6 +36,8 @@ func TestFolded(t *testing.T) {
 		{"case", "IvOrY", "ivory"},
 		{"white space collapses", "rhino \t\n horn", "rhino horn"},
 		{"han spaced", "象 牙", "象牙"},
+		{"han singles spaced", "象 牙 手 镯", "象牙手镯"},
+		{"han words keep their spaces", "海马 玩具 洗澡", "海马 玩具 洗澡"},
 		{"han starred", "象*牙", "象牙"},
 		{"han comma stays", "象，牙", "象,牙"},
 		{"traditional", "象牙手鐲", "象牙手镯"},
@@ -48,7 +50,7 @@ func TestFolded(t *testing.T) {
 		{"thai kept", "งาช้าง", "งาช้าง"},
 		{"price kept", "$1,200", "$1,200"},
 		{"katakana to hiragana", "ベッコウ", "べっこう"},
-		{"half-width voiced kana", "ﾍﾞｯｺｳ ｿﾞｳｹﾞ", "べっこうぞうげ"},
+		{"half-width voiced kana", "ﾍﾞｯｺｳ ｿﾞｳｹﾞ", "べっこう ぞうげ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,7 +67,8 @@ func TestPinyin(t *testing.T) {
 		{"相牙手镯", "xiang ya shou zhuo "},
 		{"象牙", "xiang ya "},
 		{"ivory", ""},
-		{"出象牙 100元", "chu xiang ya 100 yuan "},
+		{"出象牙 100元", "chu xiang ya|100 yuan "},
+		{"海马 玩具 洗澡", "hai ma|wan ju|xi zao "},
 	}
 	for _, tt := range tests {
 		if got := Pinyin(testNormalizer, tt.in); got != tt.want {
