@@ -25,6 +25,7 @@ type hit struct {
 	ostart, oend int    // bytes of the original field text
 	drop         bool
 	noPapers     bool // a lawful cue (papers, certificate) said to be missing
+	formed       bool // a product form stands right beside it (稀角粉)
 	colour       bool // a colour word used as a colour
 }
 
@@ -207,8 +208,9 @@ func (d *Detector) resolveField(hits []hit) {
 				break
 			}
 			// A pinyin match where the characters are the term itself, or
-			// another term, is not a homophone.
-			if h.pat.pinyin && h.view == text.ViewPinyin && !o.pat.pinyin && h.overlaps(o) {
+			// another term covering them, is not a homophone. A shorter word
+			// inside (角 in 稀角粉) does not cancel it.
+			if h.pat.pinyin && h.view == text.ViewPinyin && !o.pat.pinyin && o.ostart <= h.ostart && h.oend <= o.oend {
 				h.drop = true
 				break
 			}
@@ -230,23 +232,58 @@ func (d *Detector) resolveField(hits []hit) {
 			}
 		}
 	}
-	// Colour words beside colour context are colours.
+	// A weak term or a homophone right beside a product form is meant.
+	for i := range hits {
+		h := &hits[i]
+		if h.drop || h.pat.cue < 0 || d.kb.Cues[h.pat.cue].Cue != kb.CueForm {
+			continue
+		}
+		for j := range hits {
+			o := &hits[j]
+			if o.pat.term >= 0 && !o.drop && adjacent(h, o) {
+				o.formed = true
+			}
+		}
+	}
+	// Colour words beside colour context are colours, unless the seller
+	// insists right there that it is the real thing (echtem Schildpatt).
 	for i := range hits {
 		h := &hits[i]
 		if h.drop || h.pat.term < 0 || !d.kb.Terms[h.pat.term].Colour {
 			continue
 		}
+		colour, real := false, false
 		for j := range hits {
 			o := &hits[j]
-			if o.pat.cue >= 0 && !o.drop && d.kb.Cues[o.pat.cue].Cue == kb.CueColourContext && near(h, o) {
-				h.colour = true
-				break
+			if o.pat.cue < 0 || o.drop || !near(h, o) {
+				continue
+			}
+			switch d.kb.Cues[o.pat.cue].Cue {
+			case kb.CueColourContext:
+				colour = true
+			case kb.CueAuthentic:
+				real = true
 			}
 		}
+		h.colour = colour && !real
 	}
 }
 
 func isLowerASCII(c byte) bool { return c >= 'a' && c <= 'z' }
+
+// adjacent reports whether two hits touch in the original text, with at
+// most a space or a short word between them (vòng hạt tê giác, 稀角 粉).
+func adjacent(a, b *hit) bool {
+	first, last := a, b
+	if a.ostart > b.ostart {
+		first, last = b, a
+	}
+	gap := last.ostart - first.oend
+	if unspacedAt(first.vtext, first.vend-1) || unspacedAt(last.vtext, last.vstart) {
+		return gap <= 1 // touching, or one space between
+	}
+	return gap <= 8
+}
 
 // negationGap is how many bytes of the original may stand between a
 // negation and the cue it negates: a few words in spaced scripts, one
@@ -352,7 +389,7 @@ func (d *Detector) appendEvidence(field wildwarden.TextField, hits []hit, f *Fin
 		d.setTaxon(&s, t)
 		// A homophone or typed pinyin may be an ordinary word that sounds
 		// alike (湘雅, 香芽): it needs company, as a weak term does.
-		weak := t.Weak || (name == SigHomophone || name == SigPinyin) && h.pat.syllables < 3
+		weak := (t.Weak || (name == SigHomophone || name == SigPinyin) && h.pat.syllables < 3) && !h.formed
 		f.Evidence = append(f.Evidence, Evidence{Signal: s, Weak: weak})
 		if name != SigHomophone && name != SigPinyin && d.obfuscated(field.Text[h.ostart:h.oend], h.pat.term) {
 			o := d.signal(SigObfuscated, field, h, t.Text, t.Category, "the original characters differ from the term: look-alike letters, separators, invisible characters, leetspeak or repeated letters")

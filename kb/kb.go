@@ -46,6 +46,7 @@ const (
 	CueLive          = "live"
 	CueNegation      = "negation"
 	CueNegationAfter = "negation_after"
+	CueForm          = "form"
 	CueAuthentic     = "authentic"
 	CueEvasionClaim  = "evasion_claim"
 )
@@ -54,7 +55,7 @@ var (
 	termKinds = []string{KindProduct, KindAnimal, KindPart, KindCode}
 	cueNames  = []string{CueSaleIntent, CuePrice, CueContact, CueImitation, CueColourContext,
 		CueColourPhrase, CueFalseFriend, CueLawful, CueAltMaterial, CueNews, CueLive,
-		CueNegation, CueNegationAfter, CueAuthentic, CueEvasionClaim}
+		CueNegation, CueNegationAfter, CueAuthentic, CueEvasionClaim, CueForm}
 	termFlags = []string{"colour", "weak", "prefix"}
 )
 

@@ -70,20 +70,10 @@ func foldASCII(s string, buf *Buffer) {
 					run++
 				}
 				for m := k; m < run; m++ {
-					if l := leet[s[m]-'0']; letters >= 2 && run-k <= 2 && l != "" {
-						if lastLetter && out[w-1] == l[0] {
-							en[w-1] = int32(m + 1)
-						} else {
-							out[w], st[w], en[w] = l[0], int32(m), int32(m+1)
-							w++
-						}
-						lastLetter = true
-					} else {
-						out[w], st[w], en[w] = s[m], int32(m), int32(m+1)
-						w++
-						lastLetter = false
-					}
+					out[w], st[w], en[w] = s[m], int32(m), int32(m+1)
+					w++
 				}
+				lastLetter = false
 				k = run
 			default: // the separators of a spread-out word
 				k++
@@ -106,7 +96,7 @@ func spreadASCII(s string, i int) (end int, ok bool) {
 	j := i + 1
 	for {
 		k := j
-		for k < len(s) && k-j < 3 && (asciiClass[s[k]] == classSpace || asciiClass[s[k]] == classOther) {
+		for k < len(s) && k-j < 3 && (asciiClass[s[k]] == classSpace || asciiClass[s[k]] == classOther && leetLetter[s[k]] == 0) {
 			k++
 		}
 		if k == j || k >= len(s) || asciiClass[s[k]] != classLetter || (k+1 < len(s) && isWordByte(s[k+1])) {

@@ -18,12 +18,29 @@ func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 
 func isLeetToken(c byte) bool { return isLower(c) || leetLetter[c] != 0 }
 
-// leetView writes the leet view from the folded view, and reports whether
-// it differs from it.
-func leetView(buf *Buffer) bool {
+// leetView writes the leet views from the folded view, and reports how
+// many it wrote: one reading 1 as i, and when a word holds a 1, a second
+// reading it as l (73n9gi1!n9 is tenggiling, P1ump10ri Plumplori).
+func leetView(buf *Buffer) int {
 	if !buf.maybeLeet {
-		return false
+		return 0
 	}
+	out, st, en, ones := leetRead(buf, buf.leet[:0], buf.lstart[:0], buf.lend[:0], 'i')
+	if out == nil {
+		return 0
+	}
+	buf.leet, buf.lstart, buf.lend = out, st, en
+	if !ones {
+		return 1
+	}
+	buf.leetL, buf.lLstart, buf.lLend, _ = leetRead(buf, buf.leetL[:0], buf.lLstart[:0], buf.lLend[:0], 'l')
+	return 2
+}
+
+// leetRead writes one leet reading of the folded view, with one for the
+// letter 1 stands for, and reports whether a 1 was read; nil when no word
+// mixes letters with digits or symbols.
+func leetRead(buf *Buffer, out []byte, st, en []int32, one byte) ([]byte, []int32, []int32, bool) {
 	f := buf.folded
 	needed := false
 	for i := 0; i < len(f) && !needed; {
@@ -43,9 +60,9 @@ func leetView(buf *Buffer) bool {
 		i = j
 	}
 	if !needed {
-		return false
+		return nil, nil, nil, false
 	}
-	out, st, en := buf.leet[:0], buf.lstart[:0], buf.lend[:0]
+	ones := false
 	for i := 0; i < len(f); {
 		if !isLeetToken(f[i]) {
 			out, st, en = append(out, f[i]), append(st, buf.fstart[i]), append(en, buf.fend[i])
@@ -65,6 +82,8 @@ func leetView(buf *Buffer) bool {
 			case letters == 0 || j-i < 3,
 				c == '@' && k == i,   // a handle
 				c == '!' && k == j-1: // an exclamation
+			case c == '1':
+				c, ones = one, true
 			default:
 				c = leetLetter[c]
 			}
@@ -76,6 +95,5 @@ func leetView(buf *Buffer) bool {
 		}
 		i = j
 	}
-	buf.leet, buf.lstart, buf.lend = out, st, en
-	return true
+	return out, st, en, ones
 }

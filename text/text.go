@@ -7,8 +7,7 @@
 // removes zero-width and other format characters and diacritics, maps
 // look-alike letters of other scripts to Latin (Cyrillic і, о, у → i, o, y),
 // folds Traditional Han to Simplified, joins letters spread out by
-// separators (i.v.o.r.y, i v o r y, 象 牙, 象*牙), folds leetspeak inside words
-// (1v0ry), collapses repeated letters (ivoooory, and so ivvory, shell → shel
+// separators (i.v.o.r.y, i v o r y, 象 牙, 象*牙), collapses repeated letters (ivoooory, and so ivvory, shell → shel
 // on both sides of a match) and writes the names of known emoji in their
 // place. The pinyin view writes Han ideographs as toneless pinyin syllables,
 // so that homophones (象芽, 相牙 → xiang ya) and pinyin typed in Latin letters
@@ -99,9 +98,10 @@ type Buffer struct {
 	folded, pinyin       []byte
 	fstart, fend         []int32
 	pstart, pend         []int32
-	leet                 []byte
+	leet, leetL          []byte
 	lstart, lend         []int32
-	views                [3]View
+	lLstart, lLend       []int32
+	views                [4]View
 	hasHan, hasEmojiName bool
 	maybeLeet            bool // a word mixes letters with digits or @!$|
 }
@@ -117,7 +117,11 @@ func (n *Normalizer) Views(s string, buf *Buffer) []View {
 		n.pinyinView(buf)
 		views = append(views, View{Name: ViewPinyin, Text: buf.pinyin, start: buf.pstart, end: buf.pend})
 	}
-	if leetView(buf) {
+	switch leetView(buf) {
+	case 2:
+		views = append(views, View{Name: ViewLeet, Text: buf.leet, start: buf.lstart, end: buf.lend},
+			View{Name: ViewLeet, Text: buf.leetL, start: buf.lLstart, end: buf.lLend})
+	case 1:
 		views = append(views, View{Name: ViewLeet, Text: buf.leet, start: buf.lstart, end: buf.lend})
 	}
 	return views
@@ -180,9 +184,6 @@ var asciiClass = func() (t [128]uint8) {
 	return t
 }()
 
-// leet maps digits used as letters inside words.
-var leet = [10]string{0: "o", 1: "i", 3: "e", 4: "a", 5: "s", 7: "t"}
-
 func (n *Normalizer) fold(s string, buf *Buffer) {
 	buf.hasHan, buf.hasEmojiName, buf.maybeLeet = false, false, false
 	if isASCII(s) {
@@ -207,7 +208,7 @@ func (n *Normalizer) foldUnits(s string, buf *Buffer) {
 	units := buf.units[:0]
 	// Which word-level rules can apply, learnt on the way: most texts need
 	// none of them.
-	var needLeet, needSpread, needUnspaced bool
+	var needSpread, needUnspaced bool
 	var prev, prev2 uint8 = classSpace, classSpace // classes of the last two kept units
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -252,7 +253,6 @@ func (n *Normalizer) foldUnits(s string, buf *Buffer) {
 		}
 		switch {
 		case u.cls == classDigit && prev == classLetter, u.cls == classLetter && prev == classDigit:
-			needLeet = true
 			buf.maybeLeet = true
 		case (u.cls == classSpace || u.cls == classOther) && prev == classLetter && !isWordClass(prev2):
 			needSpread = true
@@ -262,9 +262,6 @@ func (n *Normalizer) foldUnits(s string, buf *Buffer) {
 		prev2, prev = prev, u.cls
 	}
 	buf.units = units
-	if needLeet {
-		foldLeet(units)
-	}
 	if needSpread {
 		joinSpreadLetters(units)
 	}
@@ -297,57 +294,6 @@ func next(units []unit, i int) int {
 
 func isWordClass(c uint8) bool { return c == classLetter || c == classDigit }
 
-// foldLeet replaces digits that stand for letters inside words (1v0ry,
-// rh1n0). A word needs two letters, and a run of more than two digits is a
-// number (rmb1200), not leetspeak.
-func foldLeet(units []unit) {
-	for i := 0; i < len(units); {
-		if !isWordClass(units[i].cls) {
-			i++
-			continue
-		}
-		// A word: units [i, j) of letters and digits, dropped units inside.
-		letters, j := 0, i
-		for j < len(units) && (isWordClass(units[j].cls) || units[j].cls == classDrop) {
-			if units[j].cls == classLetter {
-				letters++
-			}
-			j++
-		}
-		if letters >= 2 {
-			for k := i; k < j; {
-				if units[k].cls != classDigit {
-					k++
-					continue
-				}
-				run := k
-				for run < j && (units[run].cls == classDigit || units[run].cls == classDrop) {
-					run++
-				}
-				if digits := countClass(units[k:run], classDigit); digits <= 2 {
-					for m := k; m < run; m++ {
-						if d := units[m].s; units[m].cls == classDigit && len(d) == 1 && leet[d[0]-'0'] != "" {
-							units[m].s, units[m].cls = leet[d[0]-'0'], classLetter
-						}
-					}
-				}
-				k = run
-			}
-		}
-		i = j
-	}
-}
-
-func countClass(units []unit, cls uint8) int {
-	n := 0
-	for _, u := range units {
-		if u.cls == cls {
-			n++
-		}
-	}
-	return n
-}
-
 // minSpread is the fewest letters that make a spread-out word with the
 // separator sep: three with white space (a b testing stays), two with
 // symbols (d*e, t.ê).
@@ -359,9 +305,10 @@ func minSpread(sep string) int {
 }
 
 // isSeparator reports whether u may stand between letters spread out to
-// hide a word: white space or ASCII punctuation.
+// hide a word: white space or ASCII punctuation, except the symbols that
+// stand for letters (h!u is leetspeak, not spread out).
 func isSeparator(u *unit) bool {
-	if u.cls == classSpace || (u.cls == classOther && len(u.s) == 1 && u.s[0] < utf8.RuneSelf) {
+	if u.cls == classSpace || (u.cls == classOther && len(u.s) == 1 && u.s[0] < utf8.RuneSelf && leetLetter[u.s[0]] == 0) {
 		return true
 	}
 	switch u.s {
