@@ -182,3 +182,16 @@ func fieldText(l *wildwarden.Listing, name string) string {
 	}
 	return ""
 }
+
+// TestHoldout measures the held-out corpus, written after the main one and
+// never used to tune the knowledge base or the engine (docs/QUALITY.md).
+// Its floors only guard against regressions; the figures are the honest
+// estimate.
+func TestHoldout(t *testing.T) {
+	items := screenCorpus(t, "../testdata/corpus/holdout.jsonl")
+	all := measure(items, func(labelled) bool { return true })
+	t.Logf("holdout: %d positives, recall %.3f; %d negatives to allow, false-positive rate %.3f", all.pos, all.recall(), all.neg, all.fpr())
+	if all.recall() < 0.80 || all.fpr() > 0.10 {
+		t.Errorf("holdout regressed: recall %.3f (floor 0.80), false-positive rate %.3f (ceiling 0.10)", all.recall(), all.fpr())
+	}
+}
