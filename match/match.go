@@ -44,13 +44,11 @@ func Build(patterns [][]byte) (*Automaton, error) {
 	if a.nclasses > 256 {
 		return nil, fmt.Errorf("match: %d byte classes", a.nclasses)
 	}
-	// The trie, built in the dense table itself: -1 marks a missing child
-	// until the breadth-first pass fills in every transition.
+	// The trie's edges first, to know how many states the table needs;
+	// then the table, sized exactly (a table grown by appending would need
+	// twice the memory while it grows).
 	nc := a.nclasses
-	a.delta = make([]int32, nc, nc*64)
-	for i := range a.delta {
-		a.delta[i] = -1
-	}
+	edges := make(map[uint64]int32)
 	outs := [][]int32{nil}
 	for id, p := range patterns {
 		a.lengths[id] = int32(len(p))
@@ -59,23 +57,28 @@ func Build(patterns [][]byte) (*Automaton, error) {
 		}
 		s := int32(0)
 		for _, b := range p {
-			c := int(a.classes[b])
-			nx := a.delta[int(s)*nc+c]
-			if nx < 0 {
+			key := uint64(s)<<8 | uint64(a.classes[b])
+			nx, ok := edges[key]
+			if !ok {
 				nx = int32(len(outs))
-				if int64(nx)*int64(nc) >= 1<<31-1 {
-					return nil, fmt.Errorf("match: too many states for %d byte classes", nc)
-				}
 				outs = append(outs, nil)
-				for range nc {
-					a.delta = append(a.delta, -1)
-				}
-				a.delta[int(s)*nc+c] = nx
+				edges[key] = nx
 			}
 			s = nx
 		}
 		outs[s] = append(outs[s], int32(id))
 	}
+	if int64(len(outs))*int64(nc) >= 1<<31-1 {
+		return nil, fmt.Errorf("match: %d states × %d byte classes is too large", len(outs), nc)
+	}
+	a.delta = make([]int32, len(outs)*nc)
+	for i := range a.delta {
+		a.delta[i] = -1
+	}
+	for key, nx := range edges {
+		a.delta[int(key>>8)*nc+int(key&0xFF)] = nx
+	}
+	edges = nil
 	// Breadth-first: failure links, outputs through them, and the missing
 	// transitions.
 	fail := make([]int32, len(outs))
