@@ -81,6 +81,8 @@ type Detector struct {
 	foldedPats []pattern
 	pinyin     *match.Automaton
 	pinyinPats []pattern
+	typed      *match.Automaton // pinyin typed in Latin letters
+	typedPats  []pattern
 	regexes    *regexSet
 	termPlain  []string // Plain form of each term
 	offerCue   []int8   // cue index → index in offerCues, or -1
@@ -92,7 +94,7 @@ var offerCues = [...]string{kb.CueSaleIntent, kb.CuePrice, kb.CueContact, kb.Cue
 // New compiles the knowledge base into a detector.
 func New(k *kb.KB) (*Detector, error) {
 	d := &Detector{kb: k, norm: text.New(text.Options{Emoji: k.Emoji})}
-	var folded, pinyin [][]byte
+	var folded, pinyin, typed [][]byte
 	seen := map[string]bool{}
 	addFolded := func(form string, p pattern) {
 		form = strings.TrimSpace(form)
@@ -105,6 +107,13 @@ func New(k *kb.KB) (*Detector, error) {
 		last, _ := utf8.DecodeLastRuneInString(form)
 		p.boundStart = p.boundStart || isWordRune(first)
 		p.boundEnd = p.boundEnd || isWordRune(last)
+		if p.pinyin {
+			// Typed pinyin has an automaton of its own, run only on
+			// listings that may be Chinese: it keeps the main table small.
+			typed = append(typed, []byte(form))
+			d.typedPats = append(d.typedPats, p)
+			return
+		}
 		folded = append(folded, []byte(form))
 		d.foldedPats = append(d.foldedPats, p)
 	}
@@ -199,14 +208,20 @@ func New(k *kb.KB) (*Detector, error) {
 	if d.pinyin, err = match.Build(pinyin); err != nil {
 		return nil, fmt.Errorf("detect: pinyin automaton: %w", err)
 	}
+	if d.typed, err = match.Build(typed); err != nil {
+		return nil, fmt.Errorf("detect: typed pinyin automaton: %w", err)
+	}
 	return d, nil
 }
 
 // Normalizer returns the normalizer the detector builds its views with.
 func (d *Detector) Normalizer() *text.Normalizer { return d.norm }
 
-// Patterns returns the number of compiled patterns per view, for reports.
-func (d *Detector) Patterns() (folded, pinyin int) { return len(d.foldedPats), len(d.pinyinPats) }
+// Patterns returns the number of compiled patterns per view, for reports:
+// the folded view's (typed pinyin included) and the pinyin view's.
+func (d *Detector) Patterns() (folded, pinyin int) {
+	return len(d.foldedPats) + len(d.typedPats), len(d.pinyinPats)
+}
 
 // isWordRune reports whether r belongs to a script that separates words with
 // spaces, so a match must begin and end at a word boundary.

@@ -35,10 +35,12 @@ func (h *hit) contains(o *hit) bool {
 
 func (h *hit) overlaps(o *hit) bool { return h.ostart < o.oend && o.ostart < h.oend }
 
-// Scratch is the working memory of one goroutine's detections.
+// Scratch is the working memory of one goroutine's detections. The
+// Findings that Detect returns live in it until its next use.
 type Scratch struct {
-	buf  text.Buffer
-	hits []hit
+	buf      text.Buffer
+	hits     []hit
+	findings Findings
 }
 
 // Evidence is one signal found in a listing, before scoring.
@@ -72,7 +74,8 @@ func (f *Findings) count(name string) int {
 
 // Detect finds the signals in a listing's text fields.
 func (d *Detector) Detect(l *wildwarden.Listing, sc *Scratch) *Findings {
-	f := &Findings{}
+	f := &sc.findings
+	f.Evidence = f.Evidence[:0]
 	chinese := l.Lang == "" || strings.HasPrefix(strings.ToLower(l.Lang), "zh")
 	for _, field := range l.TextFields() {
 		d.detectField(field, chinese, sc, f)
@@ -110,18 +113,24 @@ func (d *Detector) detectField(field wildwarden.TextField, chinese bool, sc *Scr
 		v := &views[vi]
 		switch v.Name {
 		case text.ViewFolded, text.ViewLeet:
-			d.folded.Find(v.Text, func(id, s, e int) {
-				p := d.foldedPats[id]
-				if (p.boundStart && wordByteBefore(v.Text, s)) || (p.boundEnd && wordByteAt(v.Text, e)) || (p.pinyin && !chinese) || !counted(p.cue) {
-					return
+			found := func(pats []pattern) func(id, s, e int) {
+				return func(id, s, e int) {
+					p := pats[id]
+					if (p.boundStart && wordByteBefore(v.Text, s)) || (p.boundEnd && wordByteAt(v.Text, e)) || !counted(p.cue) {
+						return
+					}
+					os, oe := v.Source(s, e)
+					view := v.Name
+					if view == text.ViewFolded && sc.buf.HasEmojiNames() && hasPictograph(field.Text[os:oe]) {
+						view = text.ViewEmoji
+					}
+					hits = append(hits, hit{pat: p, view: view, vtext: v.Text, vstart: s, vend: e, ostart: os, oend: oe})
 				}
-				os, oe := v.Source(s, e)
-				view := v.Name
-				if view == text.ViewFolded && sc.buf.HasEmojiNames() && hasPictograph(field.Text[os:oe]) {
-					view = text.ViewEmoji
-				}
-				hits = append(hits, hit{pat: p, view: view, vtext: v.Text, vstart: s, vend: e, ostart: os, oend: oe})
-			})
+			}
+			d.folded.Find(v.Text, found(d.foldedPats))
+			if chinese && v.Name == text.ViewFolded && hasASCIILetter(v.Text) {
+				d.typed.Find(v.Text, found(d.typedPats))
+			}
 		case text.ViewPinyin:
 			d.pinyin.Find(v.Text, func(id, s, e int) {
 				if (s > 0 && isLowerASCII(v.Text[s-1])) || (e < len(v.Text) && isLowerASCII(v.Text[e])) {
@@ -270,6 +279,15 @@ func (d *Detector) resolveField(hits []hit) {
 }
 
 func isLowerASCII(c byte) bool { return c >= 'a' && c <= 'z' }
+
+func hasASCIILetter(b []byte) bool {
+	for _, c := range b {
+		if isLowerASCII(c) {
+			return true
+		}
+	}
+	return false
+}
 
 // adjacent reports whether two hits touch in the original text, with at
 // most a space or a short word between them (vòng hạt tê giác, 稀角 粉).

@@ -94,10 +94,10 @@ func (e *Engine) ScreenListing(l *wildwarden.Listing) *wildwarden.Verdict {
 func (e *Engine) ScreenWith(l *wildwarden.Listing, extra []detect.Evidence) *wildwarden.Verdict {
 	sc := e.scratch.Get().(*detect.Scratch)
 	f := e.detector.Detect(l, sc)
-	e.scratch.Put(sc)
 	f.Evidence = append(f.Evidence, extra...)
 	score, contrib := e.scorer.Score(l, f)
 	v := e.policy.Decide(l, f, score, contrib)
+	e.scratch.Put(sc) // the findings are copied into the verdict
 	v.KBVersion, v.ModelVersion = e.Versions()
 	return v
 }

@@ -390,6 +390,7 @@ func (c *byteCounter) Read(p []byte) (int, error) {
 // batch's buffer.
 func screenBatch(engine *screen.Engine, b *scanBatch, format listings.Format) {
 	b.stats = newStats()
+	b.out.Grow(len(b.items) * 700)
 	var line []byte
 	var cw *csv.Writer
 	if format == listings.CSV {
