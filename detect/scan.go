@@ -2,7 +2,6 @@ package detect
 
 import (
 	"slices"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -494,25 +493,39 @@ func (d *Detector) resolveWeak(f *Findings) {
 	if f.Has(SigEvasion) {
 		f.Evidence = slices.DeleteFunc(f.Evidence, func(e Evidence) bool { return e.Name == SigImitation })
 	}
-	// A category is supported by non-weak evidence, or by two different
-	// weak terms (two rhino-horn diagnostics together are no accident).
-	strong := map[string]bool{}
-	weakTerms := map[string]string{}
-	for _, e := range f.Evidence {
-		switch {
-		case e.Category == "":
-		case !e.Weak:
-			strong[e.Category] = true
-		case weakTerms[e.Category] == "":
-			weakTerms[e.Category] = e.Term
-		case weakTerms[e.Category] != e.Term:
-			strong[e.Category] = true
+	if !offer && slices.ContainsFunc(f.Evidence, func(e Evidence) bool { return e.Weak }) {
+		// A category is supported by non-weak evidence, or by two
+		// different weak terms (two rhino-horn diagnostics together are no
+		// accident).
+		supported := func(category string) bool {
+			firstTerm := ""
+			for _, e := range f.Evidence {
+				switch {
+				case e.Category != category:
+				case !e.Weak:
+					return true
+				case firstTerm == "":
+					firstTerm = e.Term
+				case firstTerm != e.Term:
+					return true
+				}
+			}
+			return false
 		}
+		drop := make([]bool, len(f.Evidence))
+		for i, e := range f.Evidence {
+			drop[i] = e.Weak && !supported(e.Category)
+		}
+		keep := f.Evidence[:0]
+		for i, e := range f.Evidence {
+			if !drop[i] {
+				keep = append(keep, e)
+			}
+		}
+		clear(f.Evidence[len(keep):])
+		f.Evidence = keep
 	}
-	f.Evidence = slices.DeleteFunc(f.Evidence, func(e Evidence) bool {
-		return e.Weak && !offer && !strong[e.Category]
-	})
-	sort.SliceStable(f.Evidence, func(i, j int) bool { return signalRank(f.Evidence[i].Name) < signalRank(f.Evidence[j].Name) })
+	slices.SortStableFunc(f.Evidence, func(a, b Evidence) int { return signalRank(a.Name) - signalRank(b.Name) })
 }
 
 // companyFor are the signals that let a weak term count: an offer in the

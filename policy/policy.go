@@ -176,6 +176,10 @@ func (m *LinearModel) Version() string { return m.version }
 
 // Score implements Scorer.
 func (m *LinearModel) Score(l *wildwarden.Listing, f *detect.Findings) (float64, map[string]float64) {
+	if len(f.Evidence) == 0 {
+		// Most listings: nothing found, only the prior.
+		return Sigmoid(m.Weights[FeatureBias]), nil
+	}
 	x := Features(l, f)
 	contrib := make(map[string]float64, len(x))
 	z := 0.0
@@ -190,6 +194,14 @@ func (m *LinearModel) Score(l *wildwarden.Listing, f *detect.Findings) (float64,
 
 // Sigmoid is the logistic function.
 func Sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+
+// Empty lists for verdicts with nothing to list: JSON shows [] rather than
+// null. Appending to them allocates anew, so sharing them is safe.
+var (
+	noCategories = []string{}
+	noSpecies    = []wildwarden.Species{}
+	noSignals    = []wildwarden.Signal{}
+)
 
 // Policy decides. It is immutable and safe for concurrent use.
 type Policy struct {
@@ -214,8 +226,11 @@ func New(c *Config, k *kb.KB) *Policy {
 // Decide fills the verdict's score, decision, categories, species, signals
 // and reason.
 func (p *Policy) Decide(l *wildwarden.Listing, f *detect.Findings, score float64, contrib map[string]float64) *wildwarden.Verdict {
-	v := &wildwarden.Verdict{ID: l.ID, Score: round(score), Categories: []string{}, Species: []wildwarden.Species{}, Signals: []wildwarden.Signal{}}
+	v := &wildwarden.Verdict{ID: l.ID, Score: round(score), Categories: noCategories, Species: noSpecies, Signals: noSignals}
 	product := HasProduct(f)
+	if len(f.Evidence) > 0 {
+		v.Signals = make([]wildwarden.Signal, 0, len(f.Evidence))
+	}
 	for _, e := range f.Evidence {
 		s := e.Signal
 		s.Weight = round(contrib[s.Name])
@@ -288,6 +303,9 @@ func (p *Policy) holds(c Condition, l *wildwarden.Listing, f *detect.Findings, v
 // species lists the taxa named by the evidence, or else the taxa traded as
 // the verdict's categories.
 func (p *Policy) species(f *detect.Findings, categories []string) []wildwarden.Species {
+	if len(categories) == 0 {
+		return noSpecies
+	}
 	out := []wildwarden.Species{}
 	add := func(t kb.Taxon) {
 		if !slices.ContainsFunc(out, func(s wildwarden.Species) bool { return s.Name == t.Scientific }) {
