@@ -106,9 +106,44 @@ type Store interface {
 	// and the head hash, or an error naming the first broken entry.
 	VerifyAudit(ctx context.Context) (n int64, head string, err error)
 
+	// Image hash banks (package image/bank holds them in memory; these
+	// persist them). Every change is audited; names are unique per tenant.
+	ImageBanks(ctx context.Context, tenantID string) ([]ImageBank, error)
+	// ImageBankEntries lists a bank's entries, oldest first; ENOTFOUND when
+	// the tenant has no such bank.
+	ImageBankEntries(ctx context.Context, tenantID, bank string) ([]ImageBankEntry, error)
+	// CreateImageBank stores a new bank (ECONFLICT when the name is taken).
+	CreateImageBank(ctx context.Context, b *ImageBank) error
+	// DeleteImageBank deletes a bank and its entries (ENOTFOUND when none).
+	DeleteImageBank(ctx context.Context, tenantID, bank string) error
+	// AddImageBankEntry stores an entry in an existing bank (ENOTFOUND for
+	// the bank, ECONFLICT when the entry ID is taken in it).
+	AddImageBankEntry(ctx context.Context, tenantID string, e *ImageBankEntry) error
+	// RemoveImageBankEntry deletes an entry (ENOTFOUND when none).
+	RemoveImageBankEntry(ctx context.Context, tenantID, bank, id string) error
+
 	// Ready reports whether the store can serve (for /readyz).
 	Ready(ctx context.Context) error
 	Close() error
+
+	// Review console (package console).
+	// SetPassword stores a user's password hash (an encoded argon2id hash,
+	// never the password); ENOTFOUND when the tenant has no such user.
+	SetPassword(ctx context.Context, tenantID, userID, hash string) error
+	// SellerListings returns the latest screening of each listing of a
+	// seller, newest first.
+	SellerListings(ctx context.Context, tenantID, sellerID string, limit int) ([]Screening, error)
+	// ListingReports returns the user reports of a listing, newest first.
+	ListingReports(ctx context.Context, tenantID, listingID string, limit int) ([]Report, error)
+	// AddKBAddition stores a code word or cue an admin added to the
+	// knowledge base; the screening engine applies all additions over its
+	// embedded knowledge base.
+	AddKBAddition(ctx context.Context, a *KBAddition) error
+	// KBAdditions lists all knowledge-base additions, oldest first.
+	KBAdditions(ctx context.Context) ([]KBAddition, error)
+	// Activity returns a tenant's daily counts since a time, for the
+	// console's dashboard.
+	Activity(ctx context.Context, tenantID string, since time.Time) (*Activity, error)
 }
 
 // Roles of an API key or user.
@@ -566,4 +601,105 @@ func NewID(prefix string) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return prefix + "_" + hex.EncodeToString(b[:])
+}
+
+// Kinds of knowledge-base addition.
+const (
+	KBAddTerm = "term" // a code word (a row of kb/data/terms.tsv)
+	KBAddCue  = "cue"  // a context cue (a row of kb/data/cues.tsv)
+)
+
+// KBAddition is a code word or cue an admin added in the console. It takes
+// effect without a restart and is kept (and audited) in the store, so every
+// start applies it over the embedded knowledge base. Additions apply to the
+// engine of every tenant; TenantID and CreatedBy say who added it.
+type KBAddition struct {
+	ID       string `json:"id"`
+	TenantID string `json:"tenant_id"`
+	Kind     string `json:"kind"` // KBAddTerm or KBAddCue
+	// Text is the term, or the cue's pattern.
+	Text string `json:"text"`
+	Lang string `json:"lang"`
+	// For a term: its category and taxon key ("" for none).
+	Category string `json:"category,omitempty"`
+	Taxon    string `json:"taxon,omitempty"`
+	// For a cue: its name (sale_intent, imitation, …) and whether Text is
+	// a regular expression.
+	Cue       string    `json:"cue,omitempty"`
+	Regex     bool      `json:"regex,omitempty"`
+	Note      string    `json:"note"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Activity is a tenant's activity per UTC day ("2006-01-02"), for the
+// console's dashboard.
+type Activity struct {
+	// ByCategory counts screenings, automated blocks and reviewer removals
+	// per day and category ("" when the verdict named none); a listing with
+	// two categories counts in both.
+	ByCategory []CategoryDay `json:"by_category"`
+	// Days counts the rest per day.
+	Days []ActivityDay `json:"days"`
+	// DecisionTimes holds, for each reviewer decision, the time from the
+	// item entering the queue to the decision.
+	DecisionTimes []time.Duration `json:"decision_times"`
+	// Reviewers counts decisions per reviewer ID.
+	Reviewers map[string]int64 `json:"reviewers"`
+	// AuditDecided counts decided random-sample audit items (allow or
+	// remove) and AuditViolating those a reviewer removed.
+	AuditDecided   int64 `json:"audit_decided"`
+	AuditViolating int64 `json:"audit_violating"`
+}
+
+// CategoryDay is one day of one category.
+type CategoryDay struct {
+	Day      string `json:"day"`
+	Category string `json:"category"`
+	Screened int64  `json:"screened"`
+	Blocked  int64  `json:"blocked"`
+	Removed  int64  `json:"removed"`
+}
+
+// ActivityDay is one day's counts.
+type ActivityDay struct {
+	Day string `json:"day"`
+	// Automated counts verdicts that decided alone (allow or block);
+	// Human counts reviewer decisions.
+	Automated int64 `json:"automated"`
+	Human     int64 `json:"human"`
+	// Violating counts distinct listings blocked or removed that day.
+	Violating     int64 `json:"violating"`
+	Reports       int64 `json:"reports"`
+	ReportsUpheld int64 `json:"reports_upheld"`
+	SearchShown   int64 `json:"search_shown"`
+	SearchClicked int64 `json:"search_clicked"`
+}
+
+// ImageBank is a tenant's named bank of photo hashes: "deny" banks hold
+// photos of known illegal offers, "allow" banks photos that must never
+// match (stock photos).
+type ImageBank struct {
+	TenantID    string    `json:"-"`
+	Name        string    `json:"name"`
+	Kind        string    `json:"kind"`
+	Description string    `json:"description,omitempty"`
+	CreatedBy   string    `json:"created_by,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// ImageBankEntry is one photo hash in a bank. Hash is the 64 hex digits
+// of a PDQ hash; Source says where the photo was seen (a listing ID, a
+// URL, a case).
+type ImageBankEntry struct {
+	Bank     string    `json:"bank"`
+	ID       string    `json:"id"`
+	Hash     string    `json:"hash"`
+	Quality  int       `json:"quality"`
+	Species  string    `json:"species,omitempty"`
+	Category string    `json:"category,omitempty"`
+	Source   string    `json:"source,omitempty"`
+	AddedBy  string    `json:"added_by,omitempty"`
+	AddedAt  time.Time `json:"added_at"`
+	Note     string    `json:"note,omitempty"`
 }

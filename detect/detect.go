@@ -78,7 +78,9 @@ type Detector struct {
 	kb         *kb.KB
 	norm       *text.Normalizer
 	folded     *match.Automaton
-	foldedPats []pattern
+	foldedPats []pattern        // patterns of ASCII bytes
+	wide       *match.Automaton // folded-view patterns with other bytes
+	widePats   []pattern
 	pinyin     *match.Automaton
 	pinyinPats []pattern
 	typed      *match.Automaton // pinyin typed in Latin letters
@@ -202,7 +204,24 @@ func New(k *kb.KB) (*Detector, error) {
 	}
 	d.regexes = newRegexSet(regexes)
 	var err error
-	if d.folded, err = match.Build(folded); err != nil {
+	// Patterns of ASCII bytes only and the others get an automaton each:
+	// the tables stay small enough for the cache, and text with no byte
+	// above ASCII (most Latin-script text, once folded) needs only the
+	// first.
+	var narrow, wide [][]byte
+	var narrowPats, widePats []pattern
+	for i, form := range folded {
+		if isASCIIBytes(form) {
+			narrow, narrowPats = append(narrow, form), append(narrowPats, d.foldedPats[i])
+		} else {
+			wide, widePats = append(wide, form), append(widePats, d.foldedPats[i])
+		}
+	}
+	d.foldedPats, d.widePats = narrowPats, widePats
+	if d.folded, err = match.Build(narrow); err != nil {
+		return nil, fmt.Errorf("detect: folded automaton: %w", err)
+	}
+	if d.wide, err = match.Build(wide); err != nil {
 		return nil, fmt.Errorf("detect: folded automaton: %w", err)
 	}
 	if d.pinyin, err = match.Build(pinyin); err != nil {
@@ -220,7 +239,7 @@ func (d *Detector) Normalizer() *text.Normalizer { return d.norm }
 // Patterns returns the number of compiled patterns per view, for reports:
 // the folded view's (typed pinyin included) and the pinyin view's.
 func (d *Detector) Patterns() (folded, pinyin int) {
-	return len(d.foldedPats) + len(d.typedPats), len(d.pinyinPats)
+	return len(d.foldedPats) + len(d.widePats) + len(d.typedPats), len(d.pinyinPats)
 }
 
 // isWordRune reports whether r belongs to a script that separates words with
@@ -259,6 +278,15 @@ func pinyinSpellings(py string) []string {
 		out = append(out, b.String())
 	}
 	return out
+}
+
+func isASCIIBytes(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func allHan(s string) bool {

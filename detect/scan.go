@@ -127,6 +127,9 @@ func (d *Detector) detectField(field wildwarden.TextField, chinese bool, sc *Scr
 				}
 			}
 			d.folded.Find(v.Text, found(d.foldedPats))
+			if !isASCIIBytes(v.Text) {
+				d.wide.Find(v.Text, found(d.widePats))
+			}
 			if chinese && v.Name == text.ViewFolded && hasASCIILetter(v.Text) {
 				d.typed.Find(v.Text, found(d.typedPats))
 			}

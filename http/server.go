@@ -12,6 +12,8 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wildwarden/wildwarden"
+	"github.com/wildwarden/wildwarden/image/inspect"
 )
 
 // Defaults of a Server.
@@ -43,6 +46,15 @@ type Config struct {
 	Lease time.Duration
 	// Registry receives the metrics (a new one when nil).
 	Registry *prometheus.Registry
+	// Console, when set, builds the handler of every path outside the API
+	// (the review console, package console), given this server to decide
+	// queue items with.
+	Console func(*Server) (http.Handler, error)
+	// Images, when set, reads listings' photos while screening (OCR text,
+	// bank matches; see bank.go); nil screens text alone.
+	Images *inspect.Inspector
+	// Banks holds the tenants' image banks (loaded from Store when nil).
+	Banks *inspect.Banks
 }
 
 // Server is the HTTP API.
@@ -55,8 +67,10 @@ type Server struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 	mux      *http.ServeMux
+	console  http.Handler // serves paths outside the API when set
 	cards    *cardSet
 	sor      *statementRules
+	images   *imageService // image banks and image screening (bank.go)
 
 	keysMu sync.Mutex
 	keys   map[string]cachedKey
@@ -96,7 +110,13 @@ func NewServer(cfg Config) (*Server, error) {
 	if s.sor, err = loadStatementRules(); err != nil {
 		return nil, err
 	}
+	s.setupImages(cfg)
 	s.routes()
+	if cfg.Console != nil {
+		if s.console, err = cfg.Console(s); err != nil {
+			return nil, fmt.Errorf("http: console: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -155,10 +175,43 @@ func (s *Server) routes() {
 
 	handle("GET /v1/stats", platformRoles, s.handleStats)
 	handle("GET /v1/audit", adminRoles, s.handleAuditLog)
+	s.bankRoutes(handle)
 
 	public("/", func(w http.ResponseWriter, r *http.Request) {
+		if s.console != nil && !strings.HasPrefix(r.URL.Path, "/v1/") {
+			s.console.ServeHTTP(w, r)
+			return
+		}
 		writeError(w, r, wildwarden.Errorf(wildwarden.ENOTFOUND, "", "no route %s %s", r.Method, r.URL.Path))
 	})
+}
+
+// DecideItem records a reviewer's decision on a queue item with the same
+// checks and effects (statement of reasons, webhook events, metrics) as
+// POST /v1/queue/{id}/decision; the review console decides through it.
+func (s *Server) DecideItem(ctx context.Context, tenantID, reviewerID, itemID, action string, reasons []string, note string) (*wildwarden.ReviewDecision, error) {
+	body, err := json.Marshal(decisionRequest{Action: action, Reasons: reasons, Note: note})
+	if err != nil {
+		return nil, fmt.Errorf("http: decide: %w", err)
+	}
+	if _, err := decodeDecision(body); err != nil {
+		return nil, err
+	}
+	item, err := s.store.QueueItem(ctx, tenantID, itemID)
+	if err != nil {
+		return nil, err
+	}
+	d := &wildwarden.ReviewDecision{TenantID: tenantID, ItemID: item.ID, ReviewerID: reviewerID, Action: action, Reasons: reasons, Note: note}
+	// effectsOf reads only the request's context.
+	fx, err := s.effectsOf((&http.Request{}).WithContext(ctx), tenantID, item, d)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.Decide(ctx, d, fx); err != nil {
+		return nil, err
+	}
+	s.metrics.decisions.WithLabelValues(d.Action, item.Kind).Inc()
+	return d, nil
 }
 
 // principal is who calls: a key of a tenant with a role.
@@ -206,7 +259,7 @@ func (s *Server) authenticated(roles []string, h func(w http.ResponseWriter, r *
 		if key.UserID != "" {
 			actor = "user:" + key.UserID
 		}
-		r = r.WithContext(wildwarden.WithActor(r.Context(), actor))
+		r = r.WithContext(withTenant(wildwarden.WithActor(r.Context(), actor), key.TenantID))
 		if err := h(w, r, p); err != nil {
 			writeError(w, r, err)
 		}

@@ -36,6 +36,11 @@ func Run(t *testing.T, newStore func(t *testing.T) wildwarden.Store) {
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"SampleAllowedAndStats", testSampleAllowedAndStats},
 		{"AuditChain", testAuditChain},
+		{"Passwords", testPasswords},
+		{"SellerListingsAndReports", testSellerListingsAndReports},
+		{"KBAdditions", testKBAdditions},
+		{"Activity", testActivity},
+		{"ImageBanks", testImageBanks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -133,7 +133,8 @@ func init() {
 	revoke.Flags().StringVar(&tenantRef, "tenant", firstTenant, "tenant name or ID")
 	key.AddCommand(create, list, revoke)
 
-	reviewer := &cobra.Command{Use: "reviewer", Short: "Create reviewers"}
+	reviewer := &cobra.Command{Use: "reviewer", Short: "Create reviewers and set their console passwords"}
+	var withPassword, asAdmin bool
 	reviewerCreate := &cobra.Command{
 		Use: "create NAME", Short: "Create a reviewer and their API key; prints the key once", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -143,10 +144,18 @@ func init() {
 					return err
 				}
 				u := &wildwarden.User{TenantID: t.ID, Name: args[0], Role: wildwarden.RoleReviewer}
+				if asAdmin {
+					u.Role = wildwarden.RoleAdmin
+				}
 				if err := s.CreateUser(ctx, u); err != nil {
 					return err
 				}
-				secret, _, err := wwhttp.IssueKey(ctx, s, t.ID, wildwarden.RoleReviewer, u.ID, args[0])
+				if withPassword {
+					if err := setConsolePassword(ctx, cmd, s, u); err != nil {
+						return err
+					}
+				}
+				secret, _, err := wwhttp.IssueKey(ctx, s, t.ID, u.Role, u.ID, args[0])
 				if err != nil {
 					return err
 				}
@@ -157,7 +166,28 @@ func init() {
 		},
 	}
 	reviewerCreate.Flags().StringVar(&tenantRef, "tenant", firstTenant, "tenant name or ID")
-	reviewer.AddCommand(reviewerCreate)
+	reviewerCreate.Flags().BoolVar(&withPassword, "password", false, "also set a review-console password (prompted on a terminal, else the first line of standard input)")
+	reviewerCreate.Flags().BoolVar(&asAdmin, "admin", false, "make the user an admin (may add to the knowledge base in the console)")
+	reviewerPassword := &cobra.Command{
+		Use: "password NAME", Short: "Set a reviewer's review-console password (prompted, or the first line of standard input)", Args: cobra.ExactArgs(1),
+		Example: `  wildwarden admin reviewer password alice
+  printf '%s\n' "$PASSWORD" | wildwarden admin reviewer password --tenant shop-a alice`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(cmd, func(ctx context.Context, s *sqlite.Store) error {
+				t, err := resolveTenant(ctx, s, tenantRef)
+				if err != nil {
+					return err
+				}
+				u, err := findUser(ctx, s, t.ID, args[0])
+				if err != nil {
+					return err
+				}
+				return setConsolePassword(ctx, cmd, s, u)
+			})
+		},
+	}
+	reviewerPassword.Flags().StringVar(&tenantRef, "tenant", firstTenant, "tenant name or ID")
+	reviewer.AddCommand(reviewerCreate, reviewerPassword)
 
 	admin.AddCommand(tenant, key, reviewer)
 	rootCmd.AddCommand(admin)

@@ -59,6 +59,7 @@ type scanOptions struct {
 	maxLine    int
 	noProgress bool
 	quiet      bool
+	images     imageFlags
 }
 
 func init() {
@@ -87,6 +88,9 @@ screened, 3 when some lines were skipped, 1 on any other failure.`,
 	cmd.Flags().IntVar(&o.maxLine, "max-line", listings.DefaultMaxLine, "longest input line in bytes; longer lines are reported and skipped")
 	cmd.Flags().BoolVar(&o.noProgress, "no-progress", false, "no progress bar even on a terminal")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no summary")
+	o.images.register(cmd, false) // off by default: fetching images is slow
+	cmd.Flags().StringVar(&o.images.db, "db", "", "with --images, match images against the banks in this SQLite database")
+	cmd.Flags().StringVar(&o.images.tenant, "tenant", firstTenant, "with --db, whose banks (tenant name or ID)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -174,6 +178,10 @@ func runScan(cmd *cobra.Command, args []string, o *scanOptions) error {
 	if err != nil {
 		return err
 	}
+	images, err := o.images.newImageScan(cmd, engine)
+	if err != nil {
+		return err
+	}
 
 	var out io.Writer = cmd.OutOrStdout()
 	if o.output != "-" {
@@ -210,7 +218,7 @@ func runScan(cmd *cobra.Command, args []string, o *scanOptions) error {
 		go func() {
 			defer wg.Done()
 			for b := range batches {
-				screenBatch(engine, b, outFormat)
+				screenBatch(engine, images, b, outFormat)
 				done <- b
 			}
 		}()
@@ -388,7 +396,7 @@ func (c *byteCounter) Read(p []byte) (int, error) {
 
 // screenBatch decodes and screens a batch, writing its verdicts into the
 // batch's buffer.
-func screenBatch(engine *screen.Engine, b *scanBatch, format listings.Format) {
+func screenBatch(engine *screen.Engine, images *imageScan, b *scanBatch, format listings.Format) {
 	b.stats = newStats()
 	b.out.Grow(len(b.items) * 700)
 	var line []byte
@@ -412,7 +420,7 @@ func screenBatch(engine *screen.Engine, b *scanBatch, format listings.Format) {
 			b.errs = append(b.errs, err.Error())
 			continue
 		}
-		v := engine.ScreenListing(lp)
+		v := images.screen(engine, lp)
 		b.stats.listings++
 		b.stats.decisions[v.Decision]++
 		for _, c := range v.Categories {

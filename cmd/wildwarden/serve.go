@@ -18,7 +18,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wildwarden/wildwarden"
+	"github.com/wildwarden/wildwarden/console"
 	wwhttp "github.com/wildwarden/wildwarden/http"
+	"github.com/wildwarden/wildwarden/screen"
 	"github.com/wildwarden/wildwarden/sqlite"
 )
 
@@ -30,12 +32,16 @@ const firstTenant = "default"
 
 type serveOptions struct {
 	engineFlags
+	images  imageFlags
 	addr    string
 	db      string
 	maxBody int64
 	lease   time.Duration
 	drain   time.Duration
 	debug   string
+	// Review console.
+	secureCookies   bool
+	reductionTarget float64
 }
 
 func init() {
@@ -44,7 +50,8 @@ func init() {
 		Use:   "serve",
 		Short: "Run the screening service (JSON API, review queue, webhooks)",
 		Long: `Run the screening service: the JSON API under /v1, /metrics, /healthz and
-/readyz, and the webhook dispatcher.
+/readyz, the webhook dispatcher, and the review console at / (reviewers sign
+in with a password set by 'wildwarden admin reviewer password NAME').
 
 With no flags it listens on 127.0.0.1:8080 and keeps its data in
 ./wildwarden.db (SQLite, WAL). On the first start it creates the tenant
@@ -59,11 +66,14 @@ process never loses it.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runServe(cmd.Context(), o, cmd.ErrOrStderr()) },
 	}
 	o.engineFlags.register(cmd)
+	o.images.register(cmd, true)
 	cmd.Flags().StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
 	cmd.Flags().StringVar(&o.db, "db", defaultDB, "SQLite database file (created if missing)")
 	cmd.Flags().Int64Var(&o.maxBody, "max-body", wwhttp.DefaultMaxBody, "largest request body in bytes")
 	cmd.Flags().DurationVar(&o.lease, "lease", wwhttp.DefaultLease, "how long a reviewer holds a claimed queue item")
 	cmd.Flags().DurationVar(&o.drain, "drain", 30*time.Second, "how long shutdown waits for requests in flight")
+	cmd.Flags().BoolVar(&o.secureCookies, "secure-cookies", false, "mark the console's cookies Secure (set it behind a TLS-terminating proxy; requests over TLS always get Secure cookies)")
+	cmd.Flags().Float64Var(&o.reductionTarget, "reduction-target", 0.8, "the dashboard's goal: this share fewer violating listings than in the baseline period")
 	cmd.Flags().StringVar(&o.debug, "debug-addr", "", "serve Go profiles (/debug/pprof) on this separate address, e.g. 127.0.0.1:6060 (off by default)")
 	rootCmd.AddCommand(cmd)
 }
@@ -86,12 +96,27 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err := bootstrap(ctx, store, o.db, stderr); err != nil {
 		return err
 	}
-	engine, err := o.engine()
+	// The engine is reloadable: admins' knowledge-base additions (kept in
+	// the store) apply at start and, from the console, without a restart.
+	engine, err := o.reloadableEngine(ctx, store)
 	if err != nil {
 		return fmt.Errorf("serve: screening engine: %w", err)
 	}
+	inspector, err := o.images.inspector(false, log) // logs whether OCR is on
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	banks, err := loadBanks(ctx, store, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	kbVersion, modelVersion := engine.Versions()
-	server, err := wwhttp.NewServer(wwhttp.Config{Store: store, Screener: engine, Logger: log, MaxBody: o.maxBody, Lease: o.lease})
+	server, err := wwhttp.NewServer(wwhttp.Config{Store: store, Screener: engine, Logger: log, MaxBody: o.maxBody, Lease: o.lease,
+		Images: inspector, Banks: banks,
+		Console: func(api *wwhttp.Server) (nethttp.Handler, error) {
+			return console.New(console.Config{Store: store, Decider: api, Engine: engine, Logger: log, Lease: o.lease,
+				SecureCookies: o.secureCookies, ReductionTarget: o.reductionTarget})
+		}})
 	if err != nil {
 		return err
 	}
@@ -176,6 +201,27 @@ and reviewers with:
 
 `, t.Name, secret, db, t.Name, db, t.Name)
 	return nil
+}
+
+// reloadableEngine builds the screening engine with the knowledge-base
+// additions stored by the console applied.
+func (o serveOptions) reloadableEngine(ctx context.Context, store wildwarden.Store) (*screen.Reloadable, error) {
+	scorer, err := loadScorer(o.modelPath, o.kbDir)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := screen.NewReloadable(screen.Options{KBDir: o.kbDir, PolicyPath: o.policyPath, Scorer: scorer})
+	if err != nil {
+		return nil, err
+	}
+	adds, err := store.KBAdditions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := engine.Apply(adds); err != nil {
+		return nil, err
+	}
+	return engine, nil
 }
 
 // serveDebug serves the runtime profiles on their own listener, so they are

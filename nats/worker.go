@@ -1,0 +1,459 @@
+package nats
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wildwarden/wildwarden"
+	"github.com/wildwarden/wildwarden/listings"
+)
+
+// SourceStream marks screenings made by a stream worker.
+const SourceStream = "stream"
+
+// Worker defaults.
+const (
+	DefaultBatch    = 64
+	DefaultAttempts = 5
+	DefaultAckWait  = 30 * time.Second
+)
+
+// Worker screens listings from the listing stream, stores the verdicts and
+// publishes them. Several workers (processes) share the stream's durable
+// consumer; each takes its own messages.
+//
+// Backpressure: a worker fetches a new batch only when its previous one is
+// acknowledged, so at most Concurrency×Batch messages are in flight per
+// worker. While the store is slow or down, the worker keeps retrying the
+// write and tells the stream the batch is in progress, so the messages are
+// neither redelivered elsewhere nor counted as failed deliveries; the
+// stream holds the backlog.
+type Worker struct {
+	JS       jetstream.JetStream
+	Store    wildwarden.Store
+	Screener wildwarden.Screener
+	Topology Topology
+	// DefaultTenant (an ID or a name) applies to messages without a tenant
+	// header.
+	DefaultTenant string
+	Batch         int           // messages per fetch; DefaultBatch when 0
+	Concurrency   int           // batches in flight at once; 2×GOMAXPROCS when 0 (one screens while another waits on the store)
+	Attempts      int           // deliveries of a message before it is dead-lettered; DefaultAttempts when 0
+	AckWait       time.Duration // DefaultAckWait when 0
+	// Effects builds the screening to store from a verdict (review item,
+	// statement of reasons, webhook events); DefaultEffects when nil.
+	Effects func(l *wildwarden.Listing, v *wildwarden.Verdict) *wildwarden.Screening
+	Logger  *slog.Logger
+
+	screened, duplicates, deadLettered, redelivered atomic.Int64
+
+	tenantsMu   sync.Mutex
+	tenants     map[string]string // name or ID → ID
+	tenantsRead time.Time
+}
+
+// Stats are a worker's counts since it started.
+type Stats struct {
+	Screened     int64 // verdicts stored
+	Duplicates   int64 // listing versions the store already had
+	DeadLettered int64 // messages sent to the dead-letter stream
+	Redelivered  int64 // messages received that had been delivered before
+}
+
+// Stats returns the worker's counts.
+func (w *Worker) Stats() Stats {
+	return Stats{Screened: w.screened.Load(), Duplicates: w.duplicates.Load(), DeadLettered: w.deadLettered.Load(), Redelivered: w.redelivered.Load()}
+}
+
+// DefaultEffects sets what a verdict sets in motion, as the HTTP service
+// does: a review item for `review`, a block event for `block`.
+func DefaultEffects(l *wildwarden.Listing, v *wildwarden.Verdict) *wildwarden.Screening {
+	sc := &wildwarden.Screening{ListingID: l.ID, Listing: l, Verdict: v, Source: SourceStream, SellerID: l.Seller.ID}
+	switch v.Decision {
+	case wildwarden.Review:
+		sc.Enqueue = &wildwarden.QueueItem{ListingID: l.ID, Kind: wildwarden.ItemVerdict, Score: v.Score, CITES: wildwarden.TopCITES(v), Reach: wildwarden.Reach(l)}
+	case wildwarden.Block:
+		sc.Events = []wildwarden.Event{{Type: wildwarden.EventBlock, ListingID: l.ID, Decision: string(v.Decision), Reason: v.Reason}}
+	}
+	return sc
+}
+
+func (w *Worker) defaults() {
+	w.Topology = w.Topology.withDefaults()
+	if w.Batch <= 0 {
+		w.Batch = DefaultBatch
+	}
+	if w.Concurrency <= 0 {
+		w.Concurrency = 2 * runtime.GOMAXPROCS(0)
+	}
+	if w.Attempts <= 0 {
+		w.Attempts = DefaultAttempts
+	}
+	if w.AckWait <= 0 {
+		w.AckWait = DefaultAckWait
+	}
+	if w.Effects == nil {
+		w.Effects = DefaultEffects
+	}
+	if w.Logger == nil {
+		w.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Consumer creates or updates the durable consumer the workers share.
+func (w *Worker) Consumer(ctx context.Context) (jetstream.Consumer, error) {
+	w.defaults()
+	if err := EnsureStreams(ctx, w.JS, w.Topology); err != nil {
+		return nil, err
+	}
+	cons, err := w.JS.CreateOrUpdateConsumer(ctx, w.Topology.ListingStream, jetstream.ConsumerConfig{
+		Durable:     w.Topology.Consumer,
+		Description: "screening workers",
+		AckPolicy:   jetstream.AckExplicitPolicy,
+		AckWait:     w.AckWait,
+		// One more delivery than attempts: the last one only moves the
+		// message to the dead-letter stream.
+		MaxDeliver:    w.Attempts + 1,
+		MaxAckPending: 100_000,
+		BackOff:       nil,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nats: consumer %s: %w", w.Topology.Consumer, err)
+	}
+	return cons, nil
+}
+
+// Run consumes until ctx ends. Batches in flight when it ends are given
+// back to the stream (negative ack) for another worker.
+func (w *Worker) Run(ctx context.Context) error {
+	cons, err := w.Consumer(ctx)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, w.Concurrency)
+	for i := 0; i < w.Concurrency; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				batch, err := cons.Fetch(w.Batch, jetstream.FetchMaxWait(time.Second))
+				if err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					w.Logger.Warn("nats: fetch", "err", err)
+					sleep(ctx, time.Second)
+					continue
+				}
+				var msgs []jetstream.Msg
+				for m := range batch.Messages() {
+					msgs = append(msgs, m)
+				}
+				if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, natsgo.ErrTimeout) && ctx.Err() == nil {
+					w.Logger.Warn("nats: fetch", "err", err)
+				}
+				if len(msgs) == 0 {
+					continue
+				}
+				if err := w.process(ctx, msgs); err != nil && ctx.Err() == nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs // nil when none
+}
+
+// job is one message on its way through a batch.
+type job struct {
+	msg      jetstream.Msg
+	tenantID string
+	sc       *wildwarden.Screening
+}
+
+// process screens, stores, publishes and acknowledges one batch.
+func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) error {
+	stop := w.heartbeat(msgs)
+	defer stop()
+	byTenant := map[string][]*job{}
+	var order []string
+	for _, m := range msgs {
+		j, reason := w.prepare(ctx, m)
+		if reason != "" {
+			w.deadLetter(ctx, m, reason)
+			continue
+		}
+		if j == nil {
+			continue // given back to the stream
+		}
+		if _, ok := byTenant[j.tenantID]; !ok {
+			order = append(order, j.tenantID)
+		}
+		byTenant[j.tenantID] = append(byTenant[j.tenantID], j)
+	}
+	for _, tenantID := range order {
+		if err := w.store(ctx, tenantID, byTenant[tenantID]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepare decodes and screens a message. It returns the reason when the
+// message is poison (it goes to the dead-letter stream), or a nil job when
+// the message was given back to the stream.
+func (w *Worker) prepare(ctx context.Context, m jetstream.Msg) (*job, string) {
+	md, err := m.Metadata()
+	if err != nil {
+		return nil, "not a JetStream message: " + err.Error()
+	}
+	if md.NumDelivered > 1 {
+		w.redelivered.Add(1)
+	}
+	if int(md.NumDelivered) > w.Attempts {
+		return nil, fmt.Sprintf("delivered %d times without being stored", md.NumDelivered)
+	}
+	l := new(wildwarden.Listing)
+	if err := listings.DecodeJSON(m.Data(), l); err != nil {
+		return nil, "invalid listing: " + err.Error()
+	}
+	tenant := m.Headers().Get(HeaderTenant)
+	if tenant == "" {
+		tenant = w.DefaultTenant
+	}
+	tenantID, err := w.tenantID(ctx, tenant)
+	if wildwarden.ErrorCode(err) == wildwarden.ENOTFOUND {
+		return nil, err.Error()
+	}
+	if err != nil {
+		w.Logger.Warn("nats: tenants", "err", err)
+		_ = m.NakWithDelay(time.Second) // the store is not answering: try later
+		return nil, ""
+	}
+	v, err := w.screen(ctx, l)
+	if err != nil {
+		return nil, "screening failed: " + err.Error()
+	}
+	v.ID = l.ID
+	sc := w.Effects(l, v)
+	sc.ContentHash = wildwarden.ContentHash(l)
+	return &job{msg: m, tenantID: tenantID, sc: sc}, ""
+}
+
+// screen runs the screener, turning a panic into an error so that one
+// poison listing cannot crash-loop the worker.
+func (w *Worker) screen(ctx context.Context, l *wildwarden.Listing) (v *wildwarden.Verdict, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return w.Screener.Screen(ctx, l)
+}
+
+// store writes a tenant's screenings, retrying for as long as the store
+// fails, then publishes the verdicts and acknowledges the messages.
+func (w *Worker) store(ctx context.Context, tenantID string, jobs []*job) error {
+	scs := make([]*wildwarden.Screening, len(jobs))
+	for i, j := range jobs {
+		scs[i] = j.sc
+	}
+	var errs []error
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+		var err error
+		errs, err = w.Store.SaveScreenings(ctx, tenantID, scs)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			w.giveBack(jobs)
+			return nil
+		}
+		w.Logger.Warn("nats: store is failing; retrying", "err", err, "listings", len(jobs), "retry_in", backoff)
+		if !sleep(ctx, backoff) {
+			w.giveBack(jobs)
+			return nil
+		}
+	}
+	futures := make([]jetstream.PubAckFuture, 0, len(jobs))
+	published := make([]*job, 0, len(jobs))
+	for i, j := range jobs {
+		if err := errs[i]; err != nil {
+			if wildwarden.ErrorCode(err) == wildwarden.EINVALID {
+				w.deadLetter(ctx, j.msg, "the store refused the verdict: "+err.Error())
+			} else {
+				w.Logger.Warn("nats: store refused a listing; redelivering", "listing", j.sc.ListingID, "err", err)
+				_ = j.msg.NakWithDelay(time.Second)
+			}
+			continue
+		}
+		if j.sc.Duplicate {
+			w.duplicates.Add(1)
+		} else {
+			w.screened.Add(1)
+		}
+		f, err := w.publishVerdict(tenantID, j.sc)
+		if err != nil {
+			w.Logger.Warn("nats: publish verdict", "listing", j.sc.ListingID, "err", err)
+			_ = j.msg.NakWithDelay(time.Second) // stored already: the redelivery is a duplicate
+			continue
+		}
+		futures = append(futures, f)
+		published = append(published, j)
+	}
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+			if err := published[i].msg.Ack(); err != nil {
+				w.Logger.Warn("nats: ack", "err", err)
+			}
+		case err := <-f.Err():
+			w.Logger.Warn("nats: publish verdict", "listing", published[i].sc.ListingID, "err", err)
+			_ = published[i].msg.NakWithDelay(time.Second)
+		case <-ctx.Done():
+			w.giveBack(published[i:])
+			return nil
+		}
+	}
+	return nil
+}
+
+// Verdict is the message published on the verdict subject.
+type Verdict struct {
+	TenantID    string              `json:"tenant_id"`
+	ListingID   string              `json:"listing_id"`
+	ContentHash string              `json:"content_hash"`
+	Seq         int64               `json:"seq"`
+	Duplicate   bool                `json:"duplicate,omitempty"`
+	Verdict     *wildwarden.Verdict `json:"verdict"`
+}
+
+// publishVerdict publishes a stored verdict; its message ID makes a
+// redelivered listing publish its verdict once.
+func (w *Worker) publishVerdict(tenantID string, sc *wildwarden.Screening) (jetstream.PubAckFuture, error) {
+	body, err := json.Marshal(Verdict{TenantID: tenantID, ListingID: sc.ListingID, ContentHash: sc.ContentHash, Seq: sc.Seq, Duplicate: sc.Duplicate, Verdict: sc.Verdict})
+	if err != nil {
+		return nil, fmt.Errorf("encode verdict: %w", err)
+	}
+	msg := natsgo.NewMsg(w.Topology.VerdictSubject)
+	msg.Data = body
+	msg.Header.Set(HeaderTenant, tenantID)
+	return w.JS.PublishMsgAsync(msg, jetstream.WithMsgID("verdict/"+msgID(tenantID, sc.ListingID, sc.ContentHash)))
+}
+
+// deadLetter moves a message to the dead-letter stream with the reason
+// and ends its deliveries. If the dead-letter publish fails, the message
+// stays in the listing stream for a later delivery.
+func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, reason string) {
+	dl := natsgo.NewMsg(w.Topology.DeadSubject)
+	dl.Data = m.Data()
+	for k, v := range m.Headers() {
+		dl.Header[k] = v
+	}
+	dl.Header.Del(natsgo.MsgIdHdr)
+	dl.Header.Set(HeaderError, reason)
+	if md, err := m.Metadata(); err == nil {
+		dl.Header.Set(HeaderDeliveries, strconv.FormatUint(md.NumDelivered, 10))
+	}
+	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := w.JS.PublishMsg(pubCtx, dl); err != nil {
+		w.Logger.Warn("nats: dead letter", "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	w.deadLettered.Add(1)
+	w.Logger.Info("nats: dead-lettered a listing", "reason", reason)
+	if err := m.TermWithReason(reason); err != nil {
+		w.Logger.Warn("nats: term", "err", err)
+	}
+}
+
+// giveBack returns messages to the stream at once (the worker stops).
+func (w *Worker) giveBack(jobs []*job) {
+	for _, j := range jobs {
+		_ = j.msg.Nak()
+	}
+}
+
+// heartbeat tells the stream the batch is still being worked on, every
+// third of the ack wait, until the returned stop is called.
+func (w *Worker) heartbeat(msgs []jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(w.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, m := range msgs {
+					_ = m.InProgress() // an acked message ignores it
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// tenantID resolves a tenant name or ID, reading the tenant list again
+// when it does not know the tenant (at most once a second).
+func (w *Worker) tenantID(ctx context.Context, nameOrID string) (string, error) {
+	if nameOrID == "" {
+		return "", wildwarden.Errorf(wildwarden.ENOTFOUND, "tenant", "the message names no tenant and the worker has no default tenant")
+	}
+	w.tenantsMu.Lock()
+	defer w.tenantsMu.Unlock()
+	if id, ok := w.tenants[nameOrID]; ok {
+		return id, nil
+	}
+	if time.Since(w.tenantsRead) > time.Second {
+		ts, err := w.Store.Tenants(ctx)
+		if err != nil {
+			return "", fmt.Errorf("nats: tenants: %w", err)
+		}
+		w.tenants = map[string]string{}
+		for _, t := range ts {
+			w.tenants[t.ID], w.tenants[t.Name] = t.ID, t.ID
+		}
+		w.tenantsRead = time.Now()
+		if id, ok := w.tenants[nameOrID]; ok {
+			return id, nil
+		}
+		return "", wildwarden.Errorf(wildwarden.ENOTFOUND, "tenant", "unknown tenant %q", nameOrID)
+	}
+	// The list is fresh but the tenant may have been created since.
+	return "", fmt.Errorf("nats: tenant %q is not known yet", nameOrID)
+}
+
+// sleep waits d or until ctx ends; it reports whether the full time
+// passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
