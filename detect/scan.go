@@ -232,6 +232,13 @@ func (d *Detector) resolveField(hits []hit) {
 				break
 			}
 		}
+		// Two rows of one cue at one place (whatsapp, whats app): keep one.
+		for j := 0; j < i && h.pat.cue >= 0 && !h.drop; j++ {
+			o := &hits[j]
+			if o.pat.cue >= 0 && !o.drop && o.ostart == h.ostart && o.oend == h.oend && d.kb.Cues[o.pat.cue].Cue == d.kb.Cues[h.pat.cue].Cue {
+				h.drop = true
+			}
+		}
 		// The leet view counts only where the folded view found nothing.
 		if h.view == text.ViewLeet {
 			for j := range hits {
