@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/wildwarden/wildwarden"
 )
@@ -17,7 +18,10 @@ import (
 // reflection, and held to the same results by FuzzDecodeAgreesWithStd.
 // Keys are matched exactly; unknown keys keep their raw value in Extra.
 func decodeListing(data []byte, l *wildwarden.Listing) error {
-	d := decoder{data: data}
+	return decodeListingWith(decoder{data: data}, l)
+}
+
+func decodeListingWith(d decoder, l *wildwarden.Listing) error {
 	d.ws()
 	if err := d.object(func(key []byte) error { return d.listingField(key, l) }); err != nil {
 		return err
@@ -37,6 +41,10 @@ type decoder struct {
 	data  []byte
 	pos   int
 	depth int
+	// share lets strings without escapes point into data instead of
+	// copying it: the caller promises not to change data while the listing
+	// is in use.
+	share bool
 }
 
 var errEnd = errors.New("invalid JSON: unexpected end of input")
@@ -119,6 +127,25 @@ func (d *decoder) stringField(name string, dst *string) error {
 	}
 	if d.pos < len(d.data) && d.data[d.pos] != '"' {
 		return d.typeError(name, "string")
+	}
+	if d.share {
+		// Fast path: no escapes, the string is the bytes of the line.
+		start := d.pos + 1
+		for i := start; i < len(d.data); i++ {
+			c := d.data[i]
+			if c == '"' {
+				if i > start {
+					*dst = unsafe.String(&d.data[start], i-start)
+				} else {
+					*dst = ""
+				}
+				d.pos = i + 1
+				return nil
+			}
+			if c == '\\' || c < 0x20 {
+				break
+			}
+		}
 	}
 	b, err := d.stringBytes(nil)
 	if err != nil {

@@ -60,8 +60,12 @@ func FuzzDecodeAgreesWithStd(f *testing.F) {
 		}
 		var std wildwarden.Listing
 		stdErr := json.Unmarshal(data, &std)
-		var fast wildwarden.Listing
+		var fast, shared wildwarden.Listing
 		fastErr := decodeListing(data, &fast)
+		sharedErr := decodeListingWith(decoder{data: data, share: true}, &shared)
+		if (fastErr == nil) != (sharedErr == nil) || fastErr == nil && !reflect.DeepEqual(fast, shared) {
+			t.Fatalf("%q: copying and sharing decoders differ: %v / %v", data, fastErr, sharedErr)
+		}
 		if stdErr == nil && std.Extra == nil && !strings.HasPrefix(strings.TrimSpace(string(data)), "{") {
 			return // null and the like: encoding/json accepts them as no-ops
 		}

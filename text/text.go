@@ -205,6 +205,9 @@ func isASCII(s string) bool {
 // foldUnits is the general path: fold each rune into a unit, apply the
 // word-level rules over the units, then write the view.
 func (n *Normalizer) foldUnits(s string, buf *Buffer) {
+	if cap(buf.units) < len(s) {
+		buf.units = make([]unit, 0, len(s)) // at most one unit per byte
+	}
 	units := buf.units[:0]
 	// Which word-level rules can apply, learnt on the way: most texts need
 	// none of them.

@@ -410,7 +410,7 @@ func screenBatch(engine *screen.Engine, images *imageScan, b *scanBatch, format 
 		err := it.err
 		lp := it.l
 		if err == nil && lp == nil {
-			if derr := listings.DecodeJSON(it.raw, &l); derr != nil {
+			if derr := listings.DecodeJSONShared(it.raw, &l); derr != nil {
 				err = fmt.Errorf("%s:%d: %w", it.file, it.line, derr)
 			}
 			lp = &l
