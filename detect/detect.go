@@ -88,6 +88,7 @@ type Detector struct {
 	regexes    *regexSet
 	termPlain  []string // Plain form of each term
 	offerCue   []int8   // cue index → index in offerCues, or -1
+	cueSignal  []string // cue index → the signal it becomes, or ""
 }
 
 // offerCues are the cues whose repetitions add nothing.
@@ -173,6 +174,7 @@ func New(k *kb.KB) (*Detector, error) {
 			}
 		}
 		d.offerCue = append(d.offerCue, kind)
+		d.cueSignal = append(d.cueSignal, cueSignal[c.Cue])
 		if c.Regex {
 			rc, err := newRegexCue(i, c.Pattern)
 			if err != nil {

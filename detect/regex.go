@@ -192,11 +192,19 @@ func newRegexSet(cues []regexCue) *regexSet {
 
 // findAll calls fn with the cue and span of each match in text.
 func (rs *regexSet) findAll(text []byte, fn func(rc *regexCue, start, end int)) {
-	in := present(text)
+	// The text's bytes, for the need prefilter, computed when first asked.
+	var in bitset
+	known := false
+	meets := func(rc *regexCue) bool {
+		if !known {
+			in, known = present(text), true
+		}
+		return rc.need.meets(&in)
+	}
 	if len(rs.unanchored) > 0 {
 		for _, i := range rs.unanchored {
 			rc := &rs.cues[i]
-			if !rc.need.meets(&in) {
+			if !meets(rc) {
 				continue
 			}
 			for _, loc := range rc.re.FindAllIndex(text, -1) {
@@ -225,13 +233,16 @@ func (rs *regexSet) findAll(text []byte, fn func(rc *regexCue, start, end int)) 
 		window := text[i:min(len(text), i+regexWindow)]
 		for _, k := range list {
 			rc := &rs.cues[k]
-			if k < 64 && i < busyUntil[k] || !rc.need.meets(&in) {
+			if k < 64 && i < busyUntil[k] {
 				continue
 			}
 			if rc.boundary && i > 0 && isWord(p) && isWord(c) {
 				continue
 			}
 			if c >= utf8.RuneSelf && !inRanges(rc.firstRunes, window) || rc.prefixes != nil && !hasPrefix(window, rc.prefixes) {
+				continue
+			}
+			if !meets(rc) {
 				continue
 			}
 			if loc := rc.anchored.FindIndex(window); loc != nil && loc[1] > 0 {

@@ -375,8 +375,8 @@ func (d *Detector) appendEvidence(field wildwarden.TextField, hits []hit, f *Fin
 		}
 		if h.pat.cue >= 0 {
 			c := &d.kb.Cues[h.pat.cue]
-			name, ok := cueSignal[c.Cue]
-			if !ok || f.count(name) >= maxCueEvidence {
+			name := d.cueSignal[h.pat.cue]
+			if name == "" || f.count(name) >= maxCueEvidence {
 				continue // colour context only qualifies colour words
 			}
 			f.Evidence = append(f.Evidence, Evidence{Signal: d.signal(name, field, h, c.Pattern, "", c.Note)})
@@ -535,7 +535,9 @@ func (d *Detector) resolveWeak(f *Findings) {
 		clear(f.Evidence[len(keep):])
 		f.Evidence = keep
 	}
-	slices.SortStableFunc(f.Evidence, func(a, b Evidence) int { return signalRank(a.Name) - signalRank(b.Name) })
+	if len(f.Evidence) > 1 {
+		slices.SortStableFunc(f.Evidence, func(a, b Evidence) int { return signalRank(a.Name) - signalRank(b.Name) })
+	}
 }
 
 // companyFor are the signals that let a weak term count: an offer in the
@@ -549,18 +551,11 @@ var companyFor = map[string]bool{
 // signalRank orders evidence for display: the product first, then how it
 // was hidden, then the offer, then what speaks against it.
 func signalRank(name string) int {
-	if i, ok := rankOf[name]; ok {
+	if i := slices.Index(rankOrder, name); i >= 0 {
 		return i
 	}
-	return len(rankOf)
+	return len(rankOrder)
 }
 
-var rankOf = func() map[string]int {
-	order := []string{SigCodeWord, SigProduct, SigAnimalPart, SigHomophone, SigPinyin, SigAnimal, SigObfuscated, SigEvasion,
-		SigSaleIntent, SigPrice, SigContact, SigLive, SigAuthentic, SigNoPapers, SigLawful, SigImitation, SigAltMaterial, SigColourUse, SigFalseFriend, SigNews}
-	m := make(map[string]int, len(order))
-	for i, name := range order {
-		m[name] = i
-	}
-	return m
-}()
+var rankOrder = []string{SigCodeWord, SigProduct, SigAnimalPart, SigHomophone, SigPinyin, SigAnimal, SigObfuscated, SigEvasion,
+	SigSaleIntent, SigPrice, SigContact, SigLive, SigAuthentic, SigNoPapers, SigLawful, SigImitation, SigAltMaterial, SigColourUse, SigFalseFriend, SigNews}
