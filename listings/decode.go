@@ -238,36 +238,18 @@ func (d *decoder) listingField(key []byte, l *wildwarden.Listing) error {
 		if d.pos < len(d.data) && d.data[d.pos] != '[' {
 			return d.typeError("images", "array")
 		}
-		d.pos++
 		l.Images = l.Images[:0]
 		if l.Images == nil {
 			l.Images = []string{}
 		}
-		d.ws()
-		if d.pos < len(d.data) && d.data[d.pos] == ']' {
-			d.pos++
-			return nil
-		}
-		for {
-			d.ws()
+		return d.array(func() error {
 			var s string
 			if err := d.stringField("images", &s); err != nil {
 				return err
 			}
 			l.Images = append(l.Images, s)
-			d.ws()
-			if d.pos >= len(d.data) {
-				return errEnd
-			}
-			if d.data[d.pos] == ']' {
-				d.pos++
-				return nil
-			}
-			if d.data[d.pos] != ',' {
-				return d.errorf("expected ',' or ']' in an array")
-			}
-			d.pos++
-		}
+			return nil
+		})
 	case "created_at":
 		start := d.pos
 		if err := d.skip(); err != nil {
@@ -441,6 +423,35 @@ func (d *decoder) number() error {
 	return nil
 }
 
+// array parses [value, …] at the cursor, calling elem positioned at each
+// value; elem must consume it.
+func (d *decoder) array(elem func() error) error {
+	d.pos++ // '['
+	d.ws()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+		return nil
+	}
+	for {
+		d.ws()
+		if err := elem(); err != nil {
+			return err
+		}
+		d.ws()
+		if d.pos >= len(d.data) {
+			return errEnd
+		}
+		if d.data[d.pos] == ']' {
+			d.pos++
+			return nil
+		}
+		if d.data[d.pos] != ',' {
+			return d.errorf("expected ',' or ']' in an array")
+		}
+		d.pos++
+	}
+}
+
 // skip validates and passes over any JSON value.
 func (d *decoder) skip() error {
 	if d.pos >= len(d.data) {
@@ -486,31 +497,9 @@ func (d *decoder) skip() error {
 		if d.depth++; d.depth > maxDepth {
 			return d.errorf("nested too deeply")
 		}
-		defer func() { d.depth-- }()
-		d.pos++
-		d.ws()
-		if d.pos < len(d.data) && d.data[d.pos] == ']' {
-			d.pos++
-			return nil
-		}
-		for {
-			d.ws()
-			if err := d.skip(); err != nil {
-				return err
-			}
-			d.ws()
-			if d.pos >= len(d.data) {
-				return errEnd
-			}
-			if d.data[d.pos] == ']' {
-				d.pos++
-				return nil
-			}
-			if d.data[d.pos] != ',' {
-				return d.errorf("expected ',' or ']' in an array")
-			}
-			d.pos++
-		}
+		err := d.array(d.skip)
+		d.depth--
+		return err
 	case c == 't':
 		return d.literal("true")
 	case c == 'f':

@@ -172,23 +172,24 @@ type CSVReader struct {
 	name   string
 	r      *csv.Reader
 	header []string
-	counts *countingReader
+	counts *CountingReader
 }
 
-type countingReader struct {
-	r io.Reader
-	n int64
+// CountingReader counts the bytes read through it, for progress reports.
+type CountingReader struct {
+	R io.Reader
+	N int64
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
+func (c *CountingReader) Read(p []byte) (int, error) {
+	n, err := c.R.Read(p)
+	c.N += int64(n)
 	return n, err
 }
 
 // NewCSVReader reads the header row of r.
 func NewCSVReader(r io.Reader, name string) (*CSVReader, error) {
-	cr := &countingReader{r: r}
+	cr := &CountingReader{R: r}
 	c := &CSVReader{name: name, r: csv.NewReader(bufio.NewReaderSize(cr, 256<<10)), counts: cr}
 	c.r.FieldsPerRecord = -1
 	c.r.ReuseRecord = true
@@ -218,7 +219,7 @@ func containsString(list []string, s string) bool {
 }
 
 // BytesRead returns how many bytes have been consumed.
-func (c *CSVReader) BytesRead() int64 { return c.counts.n }
+func (c *CSVReader) BytesRead() int64 { return c.counts.N }
 
 // Next returns the next listing and the line it starts on. A bad record is
 // returned as a *LineError; the reader goes on with the next one.

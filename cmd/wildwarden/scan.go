@@ -323,7 +323,7 @@ func readInput(name string, format listings.Format, maxLine int, emit func(scanI
 		defer f.Close()
 		r = f
 	}
-	counted := &byteCounter{r: r}
+	counted := &listings.CountingReader{R: r}
 	r = counted
 	if strings.HasSuffix(strings.ToLower(name), ".gz") {
 		gz, err := gzip.NewReader(r)
@@ -339,25 +339,25 @@ func readInput(name string, format listings.Format, maxLine int, emit func(scanI
 	if format == listings.CSV {
 		cr, err := listings.NewCSVReader(r, name)
 		if err != nil {
-			return counted.n, err
+			return counted.N, err
 		}
 		for i := 0; ; i++ {
 			l := new(wildwarden.Listing)
 			line, err := cr.Next(l)
 			if err == io.EOF {
-				return counted.n, nil
+				return counted.N, nil
 			}
 			var le *listings.LineError
 			switch {
 			case errors.As(err, &le):
 				emit(scanItem{file: name, line: line, err: err})
 			case err != nil:
-				return counted.n, fmt.Errorf("%s:%d: %w", name, line, err)
+				return counted.N, fmt.Errorf("%s:%d: %w", name, line, err)
 			default:
 				emit(scanItem{file: name, line: line, l: l})
 			}
 			if i%1024 == 0 {
-				progress(counted.n)
+				progress(counted.N)
 			}
 		}
 	}
@@ -365,34 +365,24 @@ func readInput(name string, format listings.Format, maxLine int, emit func(scanI
 	for i := 0; ; i++ {
 		line, data, err := lr.Next()
 		if err == io.EOF {
-			progress(counted.n)
-			return counted.n, nil
+			progress(counted.N)
+			return counted.N, nil
 		}
 		var le *listings.LineError
 		switch {
 		case errors.As(err, &le):
 			emit(scanItem{file: name, line: line, err: err})
 		case err != nil:
-			return counted.n, err
+			return counted.N, err
 		default:
 			emit(scanItem{file: name, line: line, raw: bytes.Clone(data)})
 		}
 		if i%1024 == 0 {
-			progress(counted.n)
+			progress(counted.N)
 		}
 	}
 }
 
-type byteCounter struct {
-	r io.Reader
-	n int64
-}
-
-func (c *byteCounter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
 
 // screenBatch decodes and screens a batch, writing its verdicts into the
 // batch's buffer.
