@@ -3,11 +3,6 @@ package http_test
 import (
 	"bytes"
 	"encoding/base64"
-	"image"
-	"image/color"
-	"image/draw"
-	"image/jpeg"
-	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	xdraw "golang.org/x/image/draw"
+	"github.com/wildwarden/wildwarden/image/imagetest"
 
 	"github.com/wildwarden/wildwarden"
 	wwhttp "github.com/wildwarden/wildwarden/http"
@@ -63,27 +58,7 @@ func newImageEnv(t *testing.T) *env {
 // photo draws a deterministic product photo (different seeds give
 // unrelated pictures) at width×height and returns it as a JPEG.
 func photo(t *testing.T, seed uint64, width, height, quality int) []byte {
-	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, seed+1))
-	const w, h = 640, 480
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), 128, 255})
-		}
-	}
-	for range 24 {
-		x0, y0 := rng.IntN(w), rng.IntN(h)
-		c := color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 255}
-		draw.Draw(img, image.Rect(x0, y0, x0+w/12+rng.IntN(w/4), y0+h/12+rng.IntN(h/4)), image.NewUniform(c), image.Point{}, draw.Src)
-	}
-	scaled := image.NewRGBA(image.Rect(0, 0, width, height))
-	xdraw.CatmullRom.Scale(scaled, scaled.Bounds(), img, img.Bounds(), xdraw.Src, nil)
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, scaled, &jpeg.Options{Quality: quality}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return imagetest.Photo(t, seed, width, height, quality)
 }
 
 func jpegURI(data []byte) string {

@@ -2,47 +2,21 @@ package main
 
 import (
 	"context"
-	"image"
-	"image/color"
-	"image/draw"
-	"image/jpeg"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	xdraw "golang.org/x/image/draw"
+	"github.com/wildwarden/wildwarden/image/imagetest"
 
 	"github.com/wildwarden/wildwarden/sqlite"
 )
 
-// writePhoto draws a deterministic photo (coloured blocks on a gradient;
-// different seeds give unrelated pictures), scales it to width×height and
-// writes it as a JPEG.
+// writePhoto writes a deterministic photo (different seeds give unrelated
+// pictures) scaled to width×height as a JPEG.
 func writePhoto(t *testing.T, path string, seed uint64, width, height, quality int) {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, seed+1))
-	const w, h = 640, 480
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), 128, 255})
-		}
-	}
-	for range 24 {
-		x0, y0 := rng.IntN(w), rng.IntN(h)
-		c := color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 255}
-		draw.Draw(img, image.Rect(x0, y0, x0+w/12+rng.IntN(w/4), y0+h/12+rng.IntN(h/4)), image.NewUniform(c), image.Point{}, draw.Src)
-	}
-	scaled := image.NewRGBA(image.Rect(0, 0, width, height))
-	xdraw.CatmullRom.Scale(scaled, scaled.Bounds(), img, img.Bounds(), xdraw.Src, nil)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := jpeg.Encode(f, scaled, &jpeg.Options{Quality: quality}); err != nil {
+	if err := os.WriteFile(path, imagetest.Photo(t, seed, width, height, quality), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

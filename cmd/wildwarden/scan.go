@@ -383,7 +383,6 @@ func readInput(name string, format listings.Format, maxLine int, emit func(scanI
 	}
 }
 
-
 // screenBatch decodes and screens a batch, writing its verdicts into the
 // batch's buffer.
 func screenBatch(engine *screen.Engine, images *imageScan, b *scanBatch, format listings.Format) {

@@ -1,91 +1,22 @@
 package ocr
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"image"
-	"image/color"
-	"image/draw"
-	"image/png"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/opentype"
-	"golang.org/x/image/math/fixed"
+	"github.com/wildwarden/wildwarden/image/imagetest"
 
 	"github.com/wildwarden/wildwarden/image/internal/shareddata"
 )
 
-// cjkFontPaths are where Debian's fonts-noto-cjk (and other distributions)
-// put a font with Simplified Chinese glyphs.
-var cjkFontPaths = []string{
-	"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-	"/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-	"/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-}
-
-// cjkFace loads a Simplified Chinese face from the system, or skips.
-func cjkFace(t *testing.T, size float64) font.Face {
-	t.Helper()
-	for _, path := range cjkFontPaths {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		collection, err := opentype.ParseCollection(data)
-		if err != nil {
-			t.Fatalf("parse %s: %v", path, err)
-		}
-		var chosen *opentype.Font
-		for i := range collection.NumFonts() {
-			f, err := collection.Font(i)
-			if err != nil {
-				t.Fatalf("font %d of %s: %v", i, path, err)
-			}
-			family, _ := f.Name(nil, 1) // family name, e.g. "Noto Sans CJK SC"
-			if chosen == nil || strings.HasSuffix(family, " SC") {
-				chosen = f
-			}
-			if strings.HasSuffix(family, " SC") {
-				break
-			}
-		}
-		face, err := opentype.NewFace(chosen, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
-		if err != nil {
-			t.Fatalf("face: %v", err)
-		}
-		return face
-	}
-	shareddata.SkipOrFail(t, "no CJK font found (install fonts-noto-cjk); looked in %v", cjkFontPaths)
-	return nil
-}
-
-// renderListingPhoto draws lines of text, dark on a light background, like
-// the caption a trader puts on a product photo.
+// renderListingPhoto draws lines of text like the caption a trader puts on
+// a product photo.
 func renderListingPhoto(t *testing.T, lines ...string) []byte {
-	t.Helper()
-	const size, margin = 48, 40
-	face := cjkFace(t, size)
-	width := 0
-	for _, line := range lines {
-		width = max(width, font.MeasureString(face, line).Ceil())
-	}
-	img := image.NewRGBA(image.Rect(0, 0, width+2*margin, len(lines)*size*3/2+2*margin))
-	draw.Draw(img, img.Bounds(), image.NewUniform(color.RGBA{250, 248, 240, 255}), image.Point{}, draw.Src)
-	drawer := &font.Drawer{Dst: img, Src: image.NewUniform(color.RGBA{20, 20, 30, 255}), Face: face}
-	for i, line := range lines {
-		drawer.Dot = fixed.P(margin, margin+size+i*size*3/2)
-		drawer.DrawString(line)
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return imagetest.Caption(t, lines...)
 }
 
 func requireTesseract(t *testing.T, e *Engine) {
