@@ -1,5 +1,8 @@
 // Package e2e drives the real wildwarden binary: admin commands, the
-// service over HTTP, signals, kill -9 and the audit check.
+// service over HTTP, signals, kill -9 and the audit check. The main flow
+// runs on both stores: a SQLite file and a PostgreSQL database (a private
+// cluster from the Debian binaries; skipped without them unless
+// WW_REQUIRE_ALL=1).
 //
 // The binary is built once into a temporary directory. These tests use the
 // real screening engine, so assertions about a specific decision depend on
@@ -28,8 +31,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/wildwarden/wildwarden"
 	wwhttp "github.com/wildwarden/wildwarden/http"
+	"github.com/wildwarden/wildwarden/postgres/pgtest"
 	_ "modernc.org/sqlite"
 )
 
@@ -49,7 +55,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // stops the PostgreSQL cluster if a test started one
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -246,11 +252,64 @@ var ivoryListing = wildwarden.Listing{
 	Description: "私聊价格，支持验货，量大从优。加V详聊", Seller: wildwarden.Seller{ID: "S-9"},
 }
 
+// storeBackend is a store the service can run on: how to get a fresh
+// --db value, and how to edit an audit row behind the service's back.
+type storeBackend struct {
+	name string
+	db   func(t *testing.T) string
+	// tamper overwrites the data of one audit entry in the middle of the
+	// chain, leaving its hash as it was.
+	tamper func(t *testing.T, db string)
+}
+
+// tamperQuery edits an audit entry in the middle of the chain; both stores
+// share the audit table's layout.
+const tamperQuery = `UPDATE audit SET data = 'nothing to see' WHERE seq = (SELECT MAX(seq) / 2 FROM audit)`
+
+var backends = []storeBackend{
+	{
+		name: "sqlite",
+		db:   func(t *testing.T) string { return filepath.Join(t.TempDir(), "ww.db") },
+		tamper: func(t *testing.T, db string) {
+			raw, err := sql.Open("sqlite", "file:"+db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			if _, err := raw.Exec(tamperQuery); err != nil {
+				t.Fatalf("tamper with the SQLite audit log: %v", err)
+			}
+		},
+	},
+	{
+		name: "postgres",
+		db:   func(t *testing.T) string { return pgtest.Database(t) },
+		tamper: func(t *testing.T, db string) {
+			ctx := context.Background()
+			conn, err := pgx.Connect(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			if tag, err := conn.Exec(ctx, tamperQuery); err != nil || tag.RowsAffected() != 1 {
+				t.Fatalf("tamper with the PostgreSQL audit log: %v (%d rows)", err, tag.RowsAffected())
+			}
+		},
+	},
+}
+
 // TestServiceEndToEnd: create tenant and reviewers with the CLI, screen,
 // report, claim, remove, appeal, restore by another reviewer, read the
-// statement, get the webhooks, stop with SIGTERM and verify the audit log.
+// statement, get the webhooks, stop with SIGTERM and verify the audit log;
+// on each store.
 func TestServiceEndToEnd(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "ww.db")
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { serviceEndToEnd(t, b) })
+	}
+}
+
+func serviceEndToEnd(t *testing.T, backend storeBackend) {
+	db := backend.db(t)
 	tenantID := cli(t, "admin", "tenant", "create", "--db", db, "shop-e2e")
 	if !strings.HasPrefix(tenantID, "tnt_") {
 		t.Fatalf("tenant create printed %q", tenantID)
@@ -375,14 +434,7 @@ func TestServiceEndToEnd(t *testing.T) {
 	}
 
 	// Edit one audit row behind the service's back: verify must fail.
-	raw, err := sql.Open("sqlite", "file:"+db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`UPDATE audit SET data = 'nothing to see' WHERE seq = (SELECT MAX(seq) / 2 FROM audit)`); err != nil {
-		t.Fatal(err)
-	}
-	raw.Close()
+	backend.tamper(t, db)
 	cmd := exec.Command(binary, "audit", "verify", "--db", db)
 	out, err := cmd.CombinedOutput()
 	var exitErr *exec.ExitError

@@ -146,18 +146,49 @@ func (s *Server) screen(ctx context.Context, tenantID string, listings []*wildwa
 	return out, nil
 }
 
+// screeningOf builds the screening record of one of the service's verdicts.
+func (s *Server) screeningOf(l *wildwarden.Listing, v *wildwarden.Verdict, hash, source string) *wildwarden.Screening {
+	return screeningOf(s.sor, l, v, hash, source)
+}
+
 // screeningOf builds what a verdict sets in motion: a review item for
 // `review`, a statement of reasons and a block event for `block`.
-func (s *Server) screeningOf(l *wildwarden.Listing, v *wildwarden.Verdict, hash, source string) *wildwarden.Screening {
+func screeningOf(sor *statementRules, l *wildwarden.Listing, v *wildwarden.Verdict, hash, source string) *wildwarden.Screening {
 	sc := &wildwarden.Screening{ListingID: l.ID, ContentHash: hash, Listing: l, Verdict: v, Source: source, SellerID: l.Seller.ID}
 	switch v.Decision {
 	case wildwarden.Review:
 		sc.Enqueue = &wildwarden.QueueItem{ListingID: l.ID, Kind: wildwarden.ItemVerdict, Score: v.Score, CITES: wildwarden.TopCITES(v), Reach: wildwarden.Reach(l)}
 	case wildwarden.Block:
-		sc.Statement = s.sor.automated(l, v)
+		sc.Statement = sor.automated(l, v)
 		sc.Events = []wildwarden.Event{{Type: wildwarden.EventBlock, ListingID: l.ID, Decision: string(v.Decision), Reason: v.Reason}}
 	}
 	return sc
+}
+
+// ScreeningBuilder builds screening records exactly as the service does,
+// for verdicts made outside it (the NATS stream worker), so that an
+// automated block gets its statement of reasons wherever it was decided.
+type ScreeningBuilder struct {
+	sor *statementRules
+}
+
+// NewScreeningBuilder loads the statement-of-reasons rules (embedded data
+// file data/statement.json).
+func NewScreeningBuilder() (*ScreeningBuilder, error) {
+	sor, err := loadStatementRules()
+	if err != nil {
+		return nil, err
+	}
+	return &ScreeningBuilder{sor: sor}, nil
+}
+
+// ScreeningOf returns the record to store for verdict v of listing l: a
+// review item for `review`; a statement of reasons (automated detection
+// and decision) and a block event for `block`. hash is the listing's
+// wildwarden.ContentHash and source says where the verdict was made
+// (wildwarden.SourceAPI, or the stream worker's source).
+func (b *ScreeningBuilder) ScreeningOf(l *wildwarden.Listing, v *wildwarden.Verdict, hash, source string) *wildwarden.Screening {
+	return screeningOf(b.sor, l, v, hash, source)
 }
 
 func (s *Server) handleListing(w http.ResponseWriter, r *http.Request, p *principal) error {

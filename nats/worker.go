@@ -52,7 +52,10 @@ type Worker struct {
 	Attempts      int           // deliveries of a message before it is dead-lettered; DefaultAttempts when 0
 	AckWait       time.Duration // DefaultAckWait when 0
 	// Effects builds the screening to store from a verdict (review item,
-	// statement of reasons, webhook events); DefaultEffects when nil.
+	// statement of reasons, webhook events); DefaultEffects when nil. The
+	// worker sets the screening's ContentHash afterwards. wildwarden worker
+	// sets it to the HTTP service's http.ScreeningBuilder.ScreeningOf, so
+	// that blocks from the stream get a statement of reasons.
 	Effects func(l *wildwarden.Listing, v *wildwarden.Verdict) *wildwarden.Screening
 	Logger  *slog.Logger
 
@@ -77,7 +80,9 @@ func (w *Worker) Stats() Stats {
 }
 
 // DefaultEffects sets what a verdict sets in motion, as the HTTP service
-// does: a review item for `review`, a block event for `block`.
+// does: a review item for `review`, a block event for `block`. It makes no
+// statement of reasons: the statement rules belong to package http, whose
+// ScreeningBuilder a worker uses as its Effects to get them.
 func DefaultEffects(l *wildwarden.Listing, v *wildwarden.Verdict) *wildwarden.Screening {
 	sc := &wildwarden.Screening{ListingID: l.ID, Listing: l, Verdict: v, Source: SourceStream, SellerID: l.Seller.ID}
 	switch v.Decision {

@@ -10,11 +10,11 @@ import (
 
 	"github.com/wildwarden/wildwarden"
 	wwhttp "github.com/wildwarden/wildwarden/http"
-	"github.com/wildwarden/wildwarden/sqlite"
 )
 
-// Admin commands work on the database file directly (also while the
-// service runs: SQLite serializes the writes). Each prints what a script
+// Admin commands work on the database directly, a SQLite file or a
+// PostgreSQL URL (also while the service runs: SQLite serializes the
+// writes, PostgreSQL's transactions isolate them). Each prints what a script
 // needs on standard output (an ID or a key) and explanations on standard
 // error.
 
@@ -27,18 +27,18 @@ func init() {
   KEY=$(wildwarden admin key create --tenant shop-a --role platform)
   wildwarden admin reviewer create --tenant shop-a alice`,
 	}
-	admin.PersistentFlags().StringVar(&db, "db", defaultDB, "SQLite database file")
+	admin.PersistentFlags().StringVar(&db, "db", defaultDB, dbFlagHelp)
 
-	withStore := func(cmd *cobra.Command, fn func(ctx context.Context, s *sqlite.Store) error) error {
-		s, err := sqlite.Open(db, sqlite.Options{})
-		if err != nil {
-			return err
-		}
-		defer s.Close()
+	withStore := func(cmd *cobra.Command, fn func(ctx context.Context, s wildwarden.Store) error) error {
 		ctx := cmd.Context()
 		if ctx == nil {
 			ctx = context.Background()
 		}
+		s, err := openStore(ctx, db)
+		if err != nil {
+			return fmt.Errorf("admin: %w", err)
+		}
+		defer s.Close()
 		return fn(wildwarden.WithActor(ctx, "cli:admin"), s)
 	}
 
@@ -46,20 +46,20 @@ func init() {
 	tenant.AddCommand(&cobra.Command{
 		Use: "create NAME", Short: "Create a tenant; prints its ID", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(cmd, func(ctx context.Context, s *sqlite.Store) error {
+			return withStore(cmd, func(ctx context.Context, s wildwarden.Store) error {
 				t := &wildwarden.Tenant{Name: args[0]}
 				if err := s.CreateTenant(ctx, t); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), t.ID)
-				fmt.Fprintf(cmd.ErrOrStderr(), "created tenant %q; now create its keys with: wildwarden admin key create --db %s --tenant %s --role platform\n", t.Name, db, t.Name)
+				fmt.Fprintf(cmd.ErrOrStderr(), "created tenant %q; now create its keys with: wildwarden admin key create --db %s --tenant %s --role platform\n", t.Name, redactDSN(db), t.Name)
 				return nil
 			})
 		},
 	}, &cobra.Command{
 		Use: "list", Short: "List tenants", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(cmd, func(ctx context.Context, s *sqlite.Store) error {
+			return withStore(cmd, func(ctx context.Context, s wildwarden.Store) error {
 				ts, err := s.Tenants(ctx)
 				if err != nil {
 					return err
@@ -79,7 +79,7 @@ func init() {
 	create := &cobra.Command{
 		Use: "create", Short: "Create an API key; prints the key once", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(cmd, func(ctx context.Context, s *sqlite.Store) error {
+			return withStore(cmd, func(ctx context.Context, s wildwarden.Store) error {
 				t, err := resolveTenant(ctx, s, tenantRef)
 				if err != nil {
 					return err
@@ -100,7 +100,7 @@ func init() {
 	list := &cobra.Command{
 		Use: "list", Short: "List a tenant's keys", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(cmd, func(ctx context.Context, s *sqlite.Store) error {
+			return withStore(cmd, func(ctx context.Context, s wildwarden.Store) error {
 				t, err := resolveTenant(ctx, s, tenantRef)
 				if err != nil {
 					return err
@@ -117,7 +117,7 @@ func init() {
 	revoke := &cobra.Command{
 		Use: "revoke KEY-ID", Short: "Revoke a key (it stops working within seconds)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(cmd, func(ctx context.Context, s *sqlite.Store) error {
+			return withStore(cmd, func(ctx context.Context, s wildwarden.Store) error {
 				t, err := resolveTenant(ctx, s, tenantRef)
 				if err != nil {
 					return err
@@ -138,7 +138,7 @@ func init() {
 	reviewerCreate := &cobra.Command{
 		Use: "create NAME", Short: "Create a reviewer and their API key; prints the key once", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(cmd, func(ctx context.Context, s *sqlite.Store) error {
+			return withStore(cmd, func(ctx context.Context, s wildwarden.Store) error {
 				t, err := resolveTenant(ctx, s, tenantRef)
 				if err != nil {
 					return err
@@ -173,7 +173,7 @@ func init() {
 		Example: `  wildwarden admin reviewer password alice
   printf '%s\n' "$PASSWORD" | wildwarden admin reviewer password --tenant shop-a alice`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(cmd, func(ctx context.Context, s *sqlite.Store) error {
+			return withStore(cmd, func(ctx context.Context, s wildwarden.Store) error {
 				t, err := resolveTenant(ctx, s, tenantRef)
 				if err != nil {
 					return err

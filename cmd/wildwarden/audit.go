@@ -6,8 +6,6 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-
-	"github.com/wildwarden/wildwarden/sqlite"
 )
 
 // exitAuditBroken is the exit status of `audit verify` on a broken chain.
@@ -28,18 +26,22 @@ Exit status: 0 when the chain is intact, 4 when it is broken, 1 on other
 errors.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := os.Stat(db); err != nil {
-				return fmt.Errorf("audit verify: %w", err)
+			if !isPostgresURL(db) {
+				// Opening a SQLite file creates it: a mistyped path would
+				// verify an empty chain.
+				if _, err := os.Stat(db); err != nil {
+					return fmt.Errorf("audit verify: %w", err)
+				}
 			}
-			s, err := sqlite.Open(db, sqlite.Options{})
-			if err != nil {
-				return err
-			}
-			defer s.Close()
 			ctx := cmd.Context()
 			if ctx == nil {
 				ctx = context.Background()
 			}
+			s, err := openStore(ctx, db)
+			if err != nil {
+				return fmt.Errorf("audit verify: %w", err)
+			}
+			defer s.Close()
 			n, head, err := s.VerifyAudit(ctx)
 			if err != nil {
 				return &exitError{code: exitAuditBroken, err: fmt.Errorf("audit verify: %w (the first %d entries are intact)", err, n)}
@@ -48,7 +50,7 @@ errors.`,
 			return nil
 		},
 	}
-	verify.Flags().StringVar(&db, "db", defaultDB, "SQLite database file")
+	verify.Flags().StringVar(&db, "db", defaultDB, dbFlagHelp)
 	audit.AddCommand(verify)
 	rootCmd.AddCommand(audit)
 }

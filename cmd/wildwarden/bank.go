@@ -14,10 +14,9 @@ import (
 	"github.com/wildwarden/wildwarden/image/fetch"
 	"github.com/wildwarden/wildwarden/image/inspect"
 	"github.com/wildwarden/wildwarden/image/pdq"
-	"github.com/wildwarden/wildwarden/sqlite"
 )
 
-// Bank commands work on the database file directly, like admin. A running
+// Bank commands work on the database directly, like admin. A running
 // service loads banks at start, so it sees changes made here after a
 // restart; changes made through the API take effect at once.
 
@@ -29,15 +28,15 @@ type bankCLI struct {
 // open opens the store and returns the tenant's banks, loaded into memory
 // and written through to the store.
 func (c *bankCLI) open(cmd *cobra.Command, fn func(ctx context.Context, banks *bank.Persistent) error) error {
-	s, err := sqlite.Open(c.db, sqlite.Options{})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	s, err := openStore(ctx, c.db)
+	if err != nil {
+		return fmt.Errorf("bank: %w", err)
+	}
+	defer s.Close()
 	ctx = wildwarden.WithActor(ctx, "cli:bank")
 	t, err := resolveTenant(ctx, s, c.tenant)
 	if err != nil {
@@ -70,7 +69,7 @@ FILE can be a local path, a file://, http(s) or data: URL.`,
   wildwarden bank match suspect.jpg
   wildwarden bank remove trafficking-confirmed pdq-3f9c2a71d04be6a5`,
 	}
-	cmd.PersistentFlags().StringVar(&c.db, "db", defaultDB, "SQLite database file")
+	cmd.PersistentFlags().StringVar(&c.db, "db", defaultDB, dbFlagHelp)
 	cmd.PersistentFlags().StringVar(&c.tenant, "tenant", firstTenant, "tenant name or ID")
 
 	var kind, description string

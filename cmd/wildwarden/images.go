@@ -14,7 +14,6 @@ import (
 	"github.com/wildwarden/wildwarden/image/inspect"
 	"github.com/wildwarden/wildwarden/image/ocr"
 	"github.com/wildwarden/wildwarden/screen"
-	"github.com/wildwarden/wildwarden/sqlite"
 )
 
 // imageFlags are the flags of the commands that read listings' images
@@ -107,7 +106,7 @@ func (f *imageFlags) newImageScan(cmd *cobra.Command, engine *screen.Engine) (*i
 	if f.db == "" {
 		return s, nil
 	}
-	store, err := sqlite.Open(f.db, sqlite.Options{})
+	store, err := openStore(ctx, f.db)
 	if err != nil {
 		return nil, err
 	}

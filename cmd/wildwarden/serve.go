@@ -21,7 +21,6 @@ import (
 	"github.com/wildwarden/wildwarden/console"
 	wwhttp "github.com/wildwarden/wildwarden/http"
 	"github.com/wildwarden/wildwarden/screen"
-	"github.com/wildwarden/wildwarden/sqlite"
 )
 
 // defaultDB is where serve, admin and audit keep their data by default.
@@ -61,14 +60,15 @@ SIGINT or SIGTERM stops accepting connections and waits for requests in
 flight (up to --drain). An answered request is on disk: a crash of the
 process never loses it.`,
 		Example: `  wildwarden serve
-  wildwarden serve --addr 0.0.0.0:9000 --db /var/lib/wildwarden/ww.db`,
+  wildwarden serve --addr 0.0.0.0:9000 --db /var/lib/wildwarden/ww.db
+  wildwarden serve --addr 0.0.0.0:9000 --db postgres://ww@db.internal/ww`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runServe(cmd.Context(), o, cmd.ErrOrStderr()) },
 	}
 	o.engineFlags.register(cmd)
 	o.images.register(cmd, true)
 	cmd.Flags().StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
-	cmd.Flags().StringVar(&o.db, "db", defaultDB, "SQLite database file (created if missing)")
+	cmd.Flags().StringVar(&o.db, "db", defaultDB, dbFlagHelp+" (a SQLite file is created if missing)")
 	cmd.Flags().Int64Var(&o.maxBody, "max-body", wwhttp.DefaultMaxBody, "largest request body in bytes")
 	cmd.Flags().DurationVar(&o.lease, "lease", wwhttp.DefaultLease, "how long a reviewer holds a claimed queue item")
 	cmd.Flags().DurationVar(&o.drain, "drain", 30*time.Second, "how long shutdown waits for requests in flight")
@@ -88,12 +88,12 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		// collecting less often buys throughput for a few MB of heap.
 		debug.SetGCPercent(400)
 	}
-	store, err := sqlite.Open(o.db, sqlite.Options{})
+	store, err := openStore(ctx, o.db)
 	if err != nil {
-		return err
+		return fmt.Errorf("serve: %w", err)
 	}
 	defer store.Close()
-	if err := bootstrap(ctx, store, o.db, stderr); err != nil {
+	if err := bootstrap(ctx, store, redactDSN(o.db), stderr); err != nil {
 		return err
 	}
 	// The engine is reloadable: admins' knowledge-base additions (kept in
@@ -144,7 +144,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- httpServer.Serve(ln) }()
-	log.Info("wildwarden: listening", "url", "http://"+ln.Addr().String(), "db", o.db, "kb", kbVersion, "model", modelVersion)
+	log.Info("wildwarden: listening", "url", "http://"+ln.Addr().String(), "db", redactDSN(o.db), "kb", kbVersion, "model", modelVersion)
 
 	select {
 	case err := <-served:

@@ -7,16 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wildwarden/wildwarden"
+	wwhttp "github.com/wildwarden/wildwarden/http"
 	wwnats "github.com/wildwarden/wildwarden/nats"
-	"github.com/wildwarden/wildwarden/postgres"
-	"github.com/wildwarden/wildwarden/sqlite"
 )
 
 type workerOptions struct {
@@ -59,7 +57,7 @@ the stream.`,
 	}
 	o.engineFlags.register(cmd)
 	cmd.Flags().StringVar(&o.natsURL, "nats", "nats://127.0.0.1:4222", "NATS server URL")
-	cmd.Flags().StringVar(&o.store, "store", "", "where verdicts go: a postgres:// URL, or a SQLite file (required)")
+	cmd.Flags().StringVar(&o.store, "store", "", "where verdicts go: "+dbFlagHelp+" (required)")
 	cmd.Flags().StringVar(&o.tenant, "tenant", "default", "tenant (name or ID) of listings whose message names none")
 	cmd.Flags().IntVar(&o.batch, "batch", wwnats.DefaultBatch, "listings fetched and stored per transaction")
 	cmd.Flags().IntVar(&o.concurrency, "concurrency", 0, "batches in flight at once (default: twice the number of CPUs Go may use)")
@@ -68,15 +66,6 @@ the stream.`,
 	cmd.Flags().DurationVar(&o.statsEvery, "stats-every", time.Minute, "log counts this often (0: only at exit)")
 	_ = cmd.MarkFlagRequired("store")
 	rootCmd.AddCommand(cmd)
-}
-
-// openStoreAt opens the store a DSN names: PostgreSQL for postgres:// and
-// postgresql:// URLs, else a SQLite file.
-func openStoreAt(ctx context.Context, dsn string) (wildwarden.Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return postgres.Open(ctx, dsn)
-	}
-	return sqlite.Open(dsn, sqlite.Options{})
 }
 
 func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
@@ -90,11 +79,17 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("worker: screening engine: %w", err)
 	}
-	store, err := openStoreAt(ctx, o.store)
+	store, err := openStore(ctx, o.store)
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
 	defer store.Close()
+	// The worker's verdicts set in motion what the service's do: a block
+	// gets its statement of reasons, a review its queue item.
+	screenings, err := wwhttp.NewScreeningBuilder()
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	nc, js, err := wwnats.Connect(o.natsURL, "wildwarden-worker")
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
@@ -103,6 +98,9 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 	w := &wwnats.Worker{
 		JS: js, Store: store, Screener: engine, DefaultTenant: o.tenant,
 		Batch: o.batch, Concurrency: o.concurrency, Attempts: o.attempts, AckWait: o.ackWait, Logger: log,
+		Effects: func(l *wildwarden.Listing, v *wildwarden.Verdict) *wildwarden.Screening {
+			return screenings.ScreeningOf(l, v, "", wwnats.SourceStream) // the worker sets the content hash
+		},
 	}
 	start := time.Now()
 	logStats := func(msg string) {
