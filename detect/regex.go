@@ -171,6 +171,7 @@ func present(text []byte) (b bitset) {
 type regexSet struct {
 	cues       []regexCue
 	byFirst    [256][]int32 // byte → anchored expressions that can begin with it
+	trigger    [256]bool    // some anchored expression can begin with the byte
 	unanchored []int32
 }
 
@@ -184,6 +185,7 @@ func newRegexSet(cues []regexCue) *regexSet {
 		for b, in := range cues[i].first {
 			if in {
 				rs.byFirst[b] = append(rs.byFirst[b], int32(i))
+				rs.trigger[b] = true
 			}
 		}
 	}
@@ -217,10 +219,10 @@ func (rs *regexSet) findAll(text []byte, fn func(rc *regexCue, start, end int)) 
 	var busyUntil [64]int // per expression (first 64), where its last match ended
 	for i := 0; i < len(text); i++ {
 		c := text[i]
-		list := rs.byFirst[c]
-		if len(list) == 0 {
+		if !rs.trigger[c] {
 			continue
 		}
+		list := rs.byFirst[c]
 		var p byte
 		if i > 0 {
 			p = text[i-1]
@@ -233,16 +235,13 @@ func (rs *regexSet) findAll(text []byte, fn func(rc *regexCue, start, end int)) 
 		window := text[i:min(len(text), i+regexWindow)]
 		for _, k := range list {
 			rc := &rs.cues[k]
-			if k < 64 && i < busyUntil[k] {
+			if k < 64 && i < busyUntil[k] || !meets(rc) {
 				continue
 			}
 			if rc.boundary && i > 0 && isWord(p) && isWord(c) {
 				continue
 			}
 			if c >= utf8.RuneSelf && !inRanges(rc.firstRunes, window) || rc.prefixes != nil && !hasPrefix(window, rc.prefixes) {
-				continue
-			}
-			if !meets(rc) {
 				continue
 			}
 			if loc := rc.anchored.FindIndex(window); loc != nil && loc[1] > 0 {
@@ -529,7 +528,8 @@ func literalPrefixes(re *syntax.Regexp) [][]byte {
 // ignored (prefixes of case-folded literals are lower case).
 func hasPrefix(b []byte, prefixes [][]byte) bool {
 	for _, p := range prefixes {
-		if len(b) >= len(p) && bytes.EqualFold(b[:len(p)], p) {
+		// The first byte, case aside, rules out most prefixes cheaply.
+		if len(b) >= len(p) && b[0]|0x20 == p[0]|0x20 && bytes.EqualFold(b[:len(p)], p) {
 			return true
 		}
 	}

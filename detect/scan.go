@@ -202,14 +202,22 @@ func (d *Detector) resolveField(hits []hit) {
 			}
 		}
 	}
+	// The rules below compare a hit with the term hits only.
+	terms := make([]int32, 0, 16)
+	for j := range hits {
+		if hits[j].pat.term >= 0 {
+			terms = append(terms, int32(j))
+		}
+	}
 	for i := range hits {
 		h := &hits[i]
 		if h.drop {
 			continue
 		}
-		for j := range hits {
+		for _, j32 := range terms {
+			j := int(j32)
 			o := &hits[j]
-			if i == j || o.drop || o.pat.term < 0 {
+			if i == j || o.drop {
 				continue
 			}
 			// A term inside a longer term (犀牛 in 犀牛角), or a cue inside a
@@ -243,6 +251,9 @@ func (d *Detector) resolveField(hits []hit) {
 		if h.view == text.ViewLeet {
 			for j := range hits {
 				o := &hits[j]
+				if o.pat.term != h.pat.term {
+					continue
+				}
 				if o.view != text.ViewLeet && o.pat.term == h.pat.term && o.pat.cue == h.pat.cue && h.overlaps(o) {
 					h.drop = true
 					break
@@ -256,18 +267,18 @@ func (d *Detector) resolveField(hits []hit) {
 		if h.drop || h.pat.cue < 0 || d.kb.Cues[h.pat.cue].Cue != kb.CueForm {
 			continue
 		}
-		for j := range hits {
+		for _, j := range terms {
 			o := &hits[j]
-			if o.pat.term >= 0 && !o.drop && adjacent(h, o) {
+			if !o.drop && adjacent(h, o) {
 				o.formed = true
 			}
 		}
 	}
 	// Colour words beside colour context are colours, unless the seller
 	// insists right there that it is the real thing (echtem Schildpatt).
-	for i := range hits {
+	for _, i := range terms {
 		h := &hits[i]
-		if h.drop || h.pat.term < 0 || !d.kb.Terms[h.pat.term].Colour {
+		if h.drop || !d.kb.Terms[h.pat.term].Colour {
 			continue
 		}
 		colour, real := false, false
