@@ -78,8 +78,10 @@ func (s *byteSet) cost() int {
 	return c
 }
 
-// regexWindow bounds the text an anchored cue expression looks at.
-const regexWindow = 256
+// regexWindow bounds the text an anchored cue expression looks at: a price,
+// a phone number, a handle or an address fits, and Go's backtracking
+// matcher costs in proportion to the input it is given.
+const regexWindow = 64
 
 // selective is the most bytes a first-byte set may hold for the anchored
 // run to pay off.
