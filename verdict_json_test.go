@@ -21,7 +21,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	verdicts := []*Verdict{
 		{ID: "L-1", Decision: Block, Score: 0.97, Categories: []string{"ivory"},
 			Species: []Species{{Name: "Loxodonta africana", Common: "African elephant", CITES: "I/II"}},
-			Reason: "code word for ivory (白塑料) with sale intent",
+			Reason:  "code word for ivory (白塑料) with sale intent",
 			Signals: []Signal{{Name: "lexicon.code_word", Weight: 2.1, Field: "title", View: "folded", Span: &span, Text: "白塑料", Term: "白塑料", Category: "ivory"},
 				{Name: "context.price", Weight: 0.5, Field: "price"}},
 			Shadow: []string{"rule: would block"}, KBVersion: "kb-1", ModelVersion: "m-1"},
