@@ -151,11 +151,11 @@ func (x *Extractor) Extract(l *wildwarden.Listing, f *detect.Findings, sc *Scrat
 	sc.features = sc.features[:0]
 	sc.arena = sc.arena[:0]
 	textStart := 0
-	x.textFeatures(l.Title, groupListing, sc)
-	x.textFeatures(l.Description, groupListing, sc)
-	x.textFeatures(l.ImageText, groupListing, sc)
-	x.textFeatures(l.Seller.Name, groupSeller, sc)
-	x.textFeatures(l.Seller.Description, groupSeller, sc)
+	x.textFeatures(l.Title, wildwarden.FieldTitle, groupListing, f, sc)
+	x.textFeatures(l.Description, wildwarden.FieldDescription, groupListing, f, sc)
+	x.textFeatures(l.ImageText, wildwarden.FieldImageText, groupListing, f, sc)
+	x.textFeatures(l.Seller.Name, wildwarden.FieldSellerName, groupSeller, f, sc)
+	x.textFeatures(l.Seller.Description, wildwarden.FieldSellerDescription, groupSeller, f, sc)
 	// Text features share one unit of weight, so a long description does
 	// not outvote the signals.
 	if n := len(sc.features) - textStart; n > 0 {
@@ -294,21 +294,43 @@ func (x *Extractor) listingFeatures(l *wildwarden.Listing, sc *Scratch) {
 // bigrams of the folded view, character n-grams (1–3 for scripts written
 // without spaces, 3–5 inside Latin and other words), and the syllables of
 // the pinyin view.
-func (x *Extractor) textFeatures(s string, group int, sc *Scratch) {
+//
+// The detector's views are used when it kept them (Scratch.KeepViews);
+// otherwise the text is normalized here.
+func (x *Extractor) textFeatures(s, field string, group int, f *detect.Findings, sc *Scratch) {
 	if s == "" {
 		return
 	}
-	views := x.norm.Views(s, &sc.buf)
+	var folded, pinyin []byte
+	found := false
+	if f != nil {
+		for i := range f.Views {
+			if f.Views[i].Field == field {
+				folded, pinyin, found = f.Views[i].Folded, f.Views[i].Pinyin, true
+				break
+			}
+		}
+	}
+	if !found {
+		for _, v := range x.norm.Views(s, &sc.buf) {
+			switch v.Name {
+			case text.ViewFolded:
+				folded = v.Text
+			case text.ViewPinyin:
+				pinyin = v.Text
+			}
+		}
+	}
 	var nsOr byte
 	if group == groupSeller {
 		nsOr = nsSellerOf
 	}
 	base := int32(len(sc.arena))
-	sc.arena = append(sc.arena, views[0].Text...)
+	sc.arena = append(sc.arena, folded...)
 	x.foldedFeatures(base, int32(len(sc.arena)), nsOr, sc)
-	if len(views) > 1 {
+	if pinyin != nil {
 		pbase := int32(len(sc.arena))
-		sc.arena = append(sc.arena, views[1].Text...)
+		sc.arena = append(sc.arena, pinyin...)
 		x.pinyinFeatures(pbase, int32(len(sc.arena)), nsOr, sc)
 	}
 }

@@ -155,6 +155,11 @@ const topFeatures = 3
 // signal name (so the verdict's signals carry the model's weight for
 // them) and by the few text features that weighed most ("word:ivory",
 // "chars:象牙").
+// ReadsText tells the engine that the model reads the normalized text, so
+// the detector keeps its views for it instead of the model normalizing the
+// text a second time.
+func (m *Model) ReadsText() bool { return true }
+
 func (m *Model) Score(l *wildwarden.Listing, f *detect.Findings) (float64, map[string]float64) {
 	sc := m.scratch.Get().(*Scratch)
 	defer m.scratch.Put(sc)

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -40,6 +41,16 @@ type Scratch struct {
 	buf      text.Buffer
 	hits     []hit
 	findings Findings
+	// KeepViews asks Detect to keep each field's folded and pinyin views in
+	// the findings, for a scorer that reads the text (the learned model)
+	// and should not normalize it again.
+	KeepViews bool
+}
+
+// FieldView is the normalized text of one field, kept when asked for.
+type FieldView struct {
+	Field          string
+	Folded, Pinyin []byte
 }
 
 // Evidence is one signal found in a listing, before scoring.
@@ -51,6 +62,8 @@ type Evidence struct {
 // Findings is everything the detector found in one listing.
 type Findings struct {
 	Evidence []Evidence
+	// Views are the fields' normalized texts when Scratch.KeepViews is set.
+	Views []FieldView
 }
 
 // maxCueEvidence is how many times one context cue is quoted as evidence:
@@ -74,7 +87,7 @@ func (f *Findings) count(name string) int {
 // Detect finds the signals in a listing's text fields.
 func (d *Detector) Detect(l *wildwarden.Listing, sc *Scratch) *Findings {
 	f := &sc.findings
-	f.Evidence = f.Evidence[:0]
+	f.Evidence, f.Views = f.Evidence[:0], f.Views[:0]
 	chinese := l.Lang == "" || strings.HasPrefix(strings.ToLower(l.Lang), "zh")
 	for _, field := range l.TextFields() {
 		d.detectField(field, chinese, sc, f)
@@ -94,6 +107,15 @@ func (d *Detector) detectField(field wildwarden.TextField, chinese bool, sc *Scr
 	views := d.norm.Views(field.Text, &sc.buf)
 	hits := sc.hits[:0]
 	folded := &views[0]
+	if sc.KeepViews {
+		fv := FieldView{Field: field.Name, Folded: bytes.Clone(folded.Text)}
+		for i := range views {
+			if views[i].Name == text.ViewPinyin {
+				fv.Pinyin = bytes.Clone(views[i].Text)
+			}
+		}
+		f.Views = append(f.Views, fv)
+	}
 	// Offer cues say the same thing however often they recur: keep the
 	// first few of each, so a long description costs no more to resolve.
 	var offers [len(offerCues)]int

@@ -30,6 +30,9 @@ type Engine struct {
 	scorer   policy.Scorer
 	policy   *policy.Policy
 	scratch  sync.Pool
+	// scorerReadsText: the scorer reads the normalized text (the learned
+	// model), so the detector keeps its views for it.
+	scorerReadsText bool
 }
 
 // New builds an engine.
@@ -54,6 +57,9 @@ func NewFromKB(k *kb.KB, opts Options) (*Engine, error) {
 	e := &Engine{kb: k, detector: d, scorer: opts.Scorer, policy: policy.New(cfg, k)}
 	if e.scorer == nil {
 		e.scorer = policy.NewKeywordModel(k)
+	}
+	if r, ok := e.scorer.(interface{ ReadsText() bool }); ok {
+		e.scorerReadsText = r.ReadsText()
 	}
 	e.scratch.New = func() any { return new(detect.Scratch) }
 	return e, nil
@@ -93,6 +99,7 @@ func (e *Engine) ScreenListing(l *wildwarden.Listing) *wildwarden.Verdict {
 // (kb/data/weights.tsv for the keyword model).
 func (e *Engine) ScreenWith(l *wildwarden.Listing, extra []detect.Evidence) *wildwarden.Verdict {
 	sc := e.scratch.Get().(*detect.Scratch)
+	sc.KeepViews = e.scorerReadsText
 	f := e.detector.Detect(l, sc)
 	f.Evidence = append(f.Evidence, extra...)
 	score, contrib := e.scorer.Score(l, f)
