@@ -460,9 +460,8 @@ func verdictCSVRecord(v *wildwarden.Verdict) []string {
 
 // verdictWriter writes the output, with the CSV header first.
 type verdictWriter struct {
-	w      io.Writer
-	buf    []byte
-	header bool
+	w   io.Writer
+	buf []byte
 }
 
 func newVerdictWriter(w io.Writer, format listings.Format) *verdictWriter {

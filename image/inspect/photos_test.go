@@ -37,8 +37,6 @@ func encodeJPEG(t testing.TB, img image.Image, quality int) []byte {
 	return imagetest.JPEG(t, img, quality)
 }
 
-func encodePNG(t testing.TB, img image.Image) []byte { return imagetest.PNG(t, img) }
-
 // dataURI wraps image bytes as a data: URI, as a listing may carry them.
 func dataURI(mediaType string, data []byte) string {
 	return "data:" + mediaType + ";base64," + base64.StdEncoding.EncodeToString(data)
