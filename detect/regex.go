@@ -175,6 +175,10 @@ type regexSet struct {
 	byFirst    [256][]int32 // byte → anchored expressions that can begin with it
 	trigger    [256]bool    // some anchored expression can begin with the byte
 	unanchored []int32
+	// wideFirst holds every non-ASCII rune an anchored expression can begin
+	// with, so that a CJK character is decoded once and ruled out at once;
+	// nil when some expression begins with too wide a range to list.
+	wideFirst map[rune]bool
 }
 
 func newRegexSet(cues []regexCue) *regexSet {
@@ -191,7 +195,33 @@ func newRegexSet(cues []regexCue) *regexSet {
 			}
 		}
 	}
+	rs.wideFirst = map[rune]bool{}
+	for _, i := range anchoredIndices(cues) {
+		r := cues[i].firstRunes
+		for k := 0; k+1 < len(r) && rs.wideFirst != nil; k += 2 {
+			lo, hi := max(r[k], utf8.RuneSelf), r[k+1]
+			switch {
+			case hi < utf8.RuneSelf:
+			case hi-lo > 256:
+				rs.wideFirst = nil // too wide to list: check each expression
+			default:
+				for c := lo; c <= hi; c++ {
+					rs.wideFirst[c] = true
+				}
+			}
+		}
+	}
 	return rs
+}
+
+func anchoredIndices(cues []regexCue) []int {
+	var out []int
+	for i := range cues {
+		if cues[i].anchored != nil {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // findAll calls fn with the cue and span of each match in text.
@@ -223,6 +253,11 @@ func (rs *regexSet) findAll(text []byte, fn func(rc *regexCue, start, end int)) 
 		c := text[i]
 		if !rs.trigger[c] {
 			continue
+		}
+		if c >= utf8.RuneSelf && rs.wideFirst != nil {
+			if r, _ := utf8.DecodeRune(text[i:]); !rs.wideFirst[r] {
+				continue
+			}
 		}
 		list := rs.byFirst[c]
 		var p byte
