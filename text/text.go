@@ -505,44 +505,51 @@ func emit(units []unit, buf *Buffer) {
 // toneless pinyin and a space on each side.
 func (n *Normalizer) pinyinView(buf *Buffer) {
 	f := buf.folded
-	out, st, en := buf.pinyin[:0], buf.pstart[:0], buf.pend[:0]
+	// A Han character (3 bytes) becomes at most 6 letters and 2 spaces.
+	size := 3*len(f) + 2
+	if cap(buf.pinyin) < size {
+		buf.pinyin, buf.pstart, buf.pend = make([]byte, size), make([]int32, size), make([]int32, size)
+	}
+	out, st, en := buf.pinyin[:size], buf.pstart[:size], buf.pend[:size]
+	w := 0
 	for i := 0; i < len(f); {
-		r, size := rune(f[i]), 1
+		r, n1 := rune(f[i]), 1
 		if f[i] >= utf8.RuneSelf {
-			r, size = utf8.DecodeRune(f[i:])
+			r, n1 = utf8.DecodeRune(f[i:])
 		}
 		py := n.table.pinyinOf(r)
 		if py == "" {
 			if f[i] == ' ' {
 				// A word boundary of the text: unlike the spaces between
 				// syllables, no pinyin match may cross it.
-				if len(out) > 0 && out[len(out)-1] == ' ' {
-					out[len(out)-1] = '|'
+				if w > 0 && out[w-1] == ' ' {
+					out[w-1] = '|'
 				} else {
-					out, st, en = append(out, '|'), append(st, buf.fstart[i]), append(en, buf.fend[i])
+					out[w], st[w], en[w] = '|', buf.fstart[i], buf.fend[i]
+					w++
 				}
 				i++
 				continue
 			}
-			for b := i; b < i+size; b++ {
-				out = append(out, f[b])
-				st, en = append(st, buf.fstart[b]), append(en, buf.fend[b])
+			for b := i; b < i+n1; b++ {
+				out[w], st[w], en[w] = f[b], buf.fstart[b], buf.fend[b]
+				w++
 			}
-			i += size
+			i += n1
 			continue
 		}
-		s0, e0 := buf.fstart[i], buf.fend[i+size-1]
-		if len(out) > 0 && out[len(out)-1] != ' ' && out[len(out)-1] != '|' {
-			out = append(out, ' ')
-			st, en = append(st, s0), append(en, s0)
+		s0, e0 := buf.fstart[i], buf.fend[i+n1-1]
+		if w > 0 && out[w-1] != ' ' && out[w-1] != '|' {
+			out[w], st[w], en[w] = ' ', s0, s0
+			w++
 		}
 		for b := 0; b < len(py); b++ {
-			out = append(out, py[b])
-			st, en = append(st, s0), append(en, e0)
+			out[w], st[w], en[w] = py[b], s0, e0
+			w++
 		}
-		out = append(out, ' ')
-		st, en = append(st, e0), append(en, e0)
-		i += size
+		out[w], st[w], en[w] = ' ', s0, e0 // starts where its syllable starts, so starts never go back
+		w++
+		i += n1
 	}
-	buf.pinyin, buf.pstart, buf.pend = out, st, en
+	buf.pinyin, buf.pstart, buf.pend = out[:w], st[:w], en[:w]
 }
