@@ -1,5 +1,10 @@
 package text
 
+import (
+	"unicode/utf8"
+	"unsafe"
+)
+
 // foldASCII is the folded view of a text that is entirely ASCII, the common
 // case, in one pass without the per-rune units of the general path. It
 // applies the same rules as the general path: FuzzASCIIPath checks that
@@ -127,4 +132,34 @@ func foldSep(s string) string {
 		}
 	}
 	return s
+}
+
+// foldLatin is the fast path for Latin-script text with diacritics
+// (Spanish, German, Vietnamese): when every non-ASCII rune is a letter
+// that folds to one ASCII letter, the text is transliterated and folded by
+// foldASCII, and the offsets mapped back. It reports false, having done
+// nothing, for any other text. FuzzLatinPath holds it to the general path.
+func (n *Normalizer) foldLatin(s string, buf *Buffer) bool {
+	t, starts, ends := buf.latin[:0], buf.latinStart[:0], buf.latinEnd[:0]
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			t, starts, ends = append(t, c), append(starts, int32(i)), append(ends, int32(i+1))
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		l, ok := n.table.latin[r]
+		if !ok {
+			return false
+		}
+		t, starts, ends = append(t, l), append(starts, int32(i)), append(ends, int32(i+size))
+		i += size
+	}
+	buf.latin, buf.latinStart, buf.latinEnd = t, starts, ends
+	foldASCII(unsafe.String(unsafe.SliceData(t), len(t)), buf)
+	for k := range buf.folded {
+		buf.fstart[k], buf.fend[k] = starts[buf.fstart[k]], ends[buf.fend[k]-1]
+	}
+	return true
 }

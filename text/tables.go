@@ -35,6 +35,9 @@ type foldTable struct {
 	class  [0x10000]uint8
 	folded [0x10000]string // "" for dropped runes
 	pinyin []string        // toneless pinyin of Han ideographs from pinyinFirst; "" when none
+	// latin is the ASCII letter a Latin letter with diacritics folds to
+	// (é → e, ừ → u), for the Latin fast path; 0 for any other rune.
+	latin map[rune]byte
 }
 
 var sharedTable = sync.OnceValue(buildFoldTable)
@@ -73,6 +76,14 @@ func buildFoldTable() *foldTable {
 		}
 		t.class[r] = cls
 		t.folded[r] = s
+	}
+	t.latin = map[rune]byte{}
+	for _, span := range [][2]rune{{0x80, 0x24F}, {0x1E00, 0x1EFF}} {
+		for r := span[0]; r <= span[1]; r++ {
+			if f := t.folded[r]; t.class[r] == classLetter && len(f) == 1 && f[0] >= 'a' && f[0] <= 'z' {
+				t.latin[r] = f[0]
+			}
+		}
 	}
 	args := pinyin.NewArgs()
 	for r := rune(pinyinFirst); r <= pinyinLast; r++ {

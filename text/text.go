@@ -99,6 +99,8 @@ type Buffer struct {
 	fstart, fend         []int32
 	pstart, pend         []int32
 	leet, leetL          []byte
+	latin                []byte // the Latin fast path's transliteration
+	latinStart, latinEnd []int32
 	lstart, lend         []int32
 	lLstart, lLend       []int32
 	views                [4]View
@@ -188,6 +190,9 @@ func (n *Normalizer) fold(s string, buf *Buffer) {
 	buf.hasHan, buf.hasEmojiName, buf.maybeLeet = false, false, false
 	if isASCII(s) {
 		foldASCII(s, buf)
+		return
+	}
+	if n.foldLatin(s, buf) {
 		return
 	}
 	n.foldUnits(s, buf)

@@ -222,3 +222,36 @@ func TestPlain(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLatinPath checks that the Latin fast path and the general path agree
+// on text and offsets for ASCII mixed with letters carrying diacritics.
+func FuzzLatinPath(f *testing.F) {
+	for _, s := range []string{"Sừng tê giác", "Élfenbein ÄÖÜ", "i.v.ó.r.y", "ivóóory", "Ñandú 1v0ry", "marfíl d*é"} {
+		f.Add(s)
+	}
+	alphabet := []rune("aeioubcdAEIO .-*1 0éèêëÉáàâäÄíìîïóòôöÖúùûüÜñçÇừếảạ")
+	var fast, general Buffer
+	f.Fuzz(func(t *testing.T, in string) {
+		var b []rune
+		for _, r := range in {
+			b = append(b, alphabet[int(uint32(r))%len(alphabet)])
+		}
+		in = string(b)
+		fast.maybeLeet, general.maybeLeet = false, false
+		if !testNormalizer.foldLatin(in, &fast) {
+			t.Fatalf("%q: not taken by the Latin path", in)
+		}
+		testNormalizer.foldUnits(in, &general)
+		if string(fast.folded) != string(general.folded) {
+			t.Fatalf("%q: fast %q, general %q", in, fast.folded, general.folded)
+		}
+		for i := range fast.fstart {
+			if fast.fstart[i] != general.fstart[i] || fast.fend[i] != general.fend[i] {
+				t.Fatalf("%q: byte %d: fast [%d,%d), general [%d,%d)", in, i, fast.fstart[i], fast.fend[i], general.fstart[i], general.fend[i])
+			}
+		}
+		if fast.maybeLeet != general.maybeLeet {
+			t.Fatalf("%q: leet flag fast %v, general %v", in, fast.maybeLeet, general.maybeLeet)
+		}
+	})
+}
