@@ -174,6 +174,9 @@ type regexSet struct {
 	cues       []regexCue
 	byFirst    [256][]int32 // byte → anchored expressions that can begin with it
 	trigger    [256]bool    // some anchored expression can begin with the byte
+	// pairs holds the first two bytes an anchored expression can begin
+	// with: most word starts in a text are ruled out by one bit test.
+	pairs      [1 << 16 / 64]uint64
 	unanchored []int32
 	// wideFirst holds every non-ASCII rune an anchored expression can begin
 	// with, so that a CJK character is decoded once and ruled out at once;
@@ -192,6 +195,41 @@ func newRegexSet(cues []regexCue) *regexSet {
 			if in {
 				rs.byFirst[b] = append(rs.byFirst[b], int32(i))
 				rs.trigger[b] = true
+			}
+		}
+	}
+	for i := range cues {
+		rc := &cues[i]
+		if rc.anchored == nil {
+			continue
+		}
+		for b, in := range rc.first {
+			if !in {
+				continue
+			}
+			// Without a literal beginning of two bytes from this byte, any
+			// second byte.
+			open, covered := rc.prefixes == nil, false
+			for _, p := range rc.prefixes {
+				if p[0]|0x20 == byte(b)|0x20 {
+					covered = true
+					open = open || len(p) < 2
+				}
+			}
+			open = open || !covered
+			if open {
+				for second := range 256 {
+					rs.setPair(byte(b), byte(second))
+				}
+			}
+		}
+		for _, p := range rc.prefixes {
+			if len(p) >= 2 {
+				for _, a := range caseVariants(p[0]) {
+					for _, b := range caseVariants(p[1]) {
+						rs.setPair(a, b)
+					}
+				}
 			}
 		}
 	}
@@ -251,7 +289,7 @@ func (rs *regexSet) findAll(text []byte, fn func(rc *regexCue, start, end int)) 
 	var busyUntil [64]int // per expression (first 64), where its last match ended
 	for i := 0; i < len(text); i++ {
 		c := text[i]
-		if !rs.trigger[c] {
+		if !rs.trigger[c] || i+1 < len(text) && !rs.pair(c, text[i+1]) {
 			continue
 		}
 		if c >= utf8.RuneSelf && rs.wideFirst != nil {
@@ -571,4 +609,25 @@ func hasPrefix(b []byte, prefixes [][]byte) bool {
 		}
 	}
 	return false
+}
+
+func (rs *regexSet) setPair(a, b byte) {
+	k := uint(a)<<8 | uint(b)
+	rs.pairs[k/64] |= 1 << (k % 64)
+}
+
+func (rs *regexSet) pair(a, b byte) bool {
+	k := uint(a)<<8 | uint(b)
+	return rs.pairs[k/64]&(1<<(k%64)) != 0
+}
+
+// caseVariants returns b and, for an ASCII letter, its other case.
+func caseVariants(b byte) []byte {
+	switch {
+	case b >= 'a' && b <= 'z':
+		return []byte{b, b - 32}
+	case b >= 'A' && b <= 'Z':
+		return []byte{b, b + 32}
+	}
+	return []byte{b}
 }
