@@ -171,9 +171,9 @@ func present(text []byte) (b bitset) {
 // pass, at the bytes they can begin with; the others whole, when the text
 // holds a byte they need.
 type regexSet struct {
-	cues       []regexCue
-	byFirst    [256][]int32 // byte → anchored expressions that can begin with it
-	trigger    [256]bool    // some anchored expression can begin with the byte
+	cues    []regexCue
+	byFirst [256][]int32 // byte → anchored expressions that can begin with it
+	trigger [256]bool    // some anchored expression can begin with the byte
 	// pairs holds the first two bytes an anchored expression can begin
 	// with: most word starts in a text are ruled out by one bit test.
 	pairs      [1 << 16 / 64]uint64
