@@ -68,28 +68,13 @@ func runDiscover(cmd *cobra.Command, o *discoverOptions) error {
 	if err != nil {
 		return err
 	}
-	var examples []classify.Example
-	skipped := 0
-	skip := func(msg string) {
-		skipped++
-		if skipped <= 50 {
-			fmt.Fprintln(stderr, "skipped:", msg)
-		}
+	in := labelledInput{stderr: stderr, maxLine: o.maxLine}
+	examples, err := in.read(o.data, o.decisions)
+	if err != nil {
+		return err
 	}
-	for _, name := range o.data {
-		ex, err := readLabelled(name, o.maxLine, skip)
-		if err != nil {
-			return err
-		}
-		examples = append(examples, ex...)
-	}
-	for _, name := range o.decisions {
-		ex, err := readDecisions(name, o.maxLine, skip)
-		if err != nil {
-			return err
-		}
-		examples = append(examples, ex...)
-	}
+	in.done()
+	skipped := in.skipped
 	cands, err := classify.Discover(d, k, examples, classify.DiscoverOptions{MinCount: o.minCount, Top: o.top})
 	if err != nil {
 		return fmt.Errorf("discover: %w", err)

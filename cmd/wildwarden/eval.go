@@ -88,24 +88,13 @@ func runEval(cmd *cobra.Command, o *evalOptions) error {
 	if err != nil {
 		return err
 	}
-	var examples []classify.Example
-	skipped := 0
-	skip := func(msg string) {
-		skipped++
-		if skipped <= 50 {
-			fmt.Fprintln(stderr, "skipped:", msg)
-		}
+	in := labelledInput{stderr: stderr, maxLine: o.maxLine}
+	examples, err := in.read(o.data, nil)
+	if err != nil {
+		return err
 	}
-	for _, name := range o.data {
-		ex, err := readLabelled(name, o.maxLine, skip)
-		if err != nil {
-			return err
-		}
-		examples = append(examples, ex...)
-	}
-	if skipped > 50 {
-		fmt.Fprintf(stderr, "skipped: … and %d more lines\n", skipped-50)
-	}
+	in.done()
+	skipped := in.skipped
 	if len(examples) == 0 {
 		return errors.New("no labelled listings to evaluate")
 	}

@@ -98,38 +98,17 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	if err != nil {
 		return err
 	}
-	var train, valid []classify.Example
-	skipped := 0
-	report := func(msg string) {
-		skipped++
-		if skipped <= 50 {
-			fmt.Fprintln(stderr, "skipped:", msg)
-		}
+	in := labelledInput{stderr: stderr, maxLine: o.maxLine}
+	train, err := in.read(o.data, o.decisions)
+	if err != nil {
+		return err
 	}
-	for _, name := range o.data {
-		ex, err := readLabelled(name, o.maxLine, report)
-		if err != nil {
-			return err
-		}
-		train = append(train, ex...)
+	valid, err := in.read(o.valid, nil)
+	if err != nil {
+		return err
 	}
-	for _, name := range o.decisions {
-		ex, err := readDecisions(name, o.maxLine, report)
-		if err != nil {
-			return err
-		}
-		train = append(train, ex...)
-	}
-	for _, name := range o.valid {
-		ex, err := readLabelled(name, o.maxLine, report)
-		if err != nil {
-			return err
-		}
-		valid = append(valid, ex...)
-	}
-	if skipped > 50 {
-		fmt.Fprintf(stderr, "skipped: … and %d more lines\n", skipped-50)
-	}
+	in.done()
+	skipped := in.skipped
 	m, rep, err := classify.Train(d, train, valid, classify.TrainOptions{
 		Seed: o.seed, Epochs: o.epochs, Bits: o.bits, TargetPrecision: o.targetPrecision,
 		ReviewRecall: o.reviewRecall, KBVersion: k.Version, Keyword: policy.NewKeywordModel(k),
@@ -240,6 +219,50 @@ func readListings(name string, maxLine int, skip func(string), each func(line in
 			continue
 		}
 		each(line, l)
+	}
+}
+
+// labelledInput reads labelled listings and exported decisions for train,
+// eval and discover, reporting the first skipped lines on standard error.
+type labelledInput struct {
+	stderr  io.Writer
+	maxLine int
+	skipped int
+}
+
+const maxSkipReports = 50
+
+func (in *labelledInput) skip(msg string) {
+	in.skipped++
+	if in.skipped <= maxSkipReports {
+		fmt.Fprintln(in.stderr, "skipped:", msg)
+	}
+}
+
+// read reads labelled files, then decision exports.
+func (in *labelledInput) read(labelled, decisions []string) ([]classify.Example, error) {
+	var out []classify.Example
+	for _, name := range labelled {
+		ex, err := readLabelled(name, in.maxLine, in.skip)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ex...)
+	}
+	for _, name := range decisions {
+		ex, err := readDecisions(name, in.maxLine, in.skip)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ex...)
+	}
+	return out, nil
+}
+
+// done says how many skipped lines were not reported one by one.
+func (in *labelledInput) done() {
+	if in.skipped > maxSkipReports {
+		fmt.Fprintf(in.stderr, "skipped: … and %d more lines\n", in.skipped-maxSkipReports)
 	}
 }
 
