@@ -144,6 +144,17 @@ type Store interface {
 	// Activity returns a tenant's daily counts since a time, for the
 	// console's dashboard.
 	Activity(ctx context.Context, tenantID string, since time.Time) (*Activity, error)
+
+	// Learning from reviewers.
+	// ExportDecisions calls fn once for each of the tenant's listings whose
+	// latest reviewer decision was made at or after since (the zero time:
+	// all), oldest decision first, with the listing as screened before
+	// that decision. Listings never screened before their decision (a
+	// report by URL alone) have no content to learn from and are left
+	// out. Rows are streamed from one snapshot of the database, so memory
+	// stays constant however many there are; an error from fn stops the
+	// export and is returned as it is.
+	ExportDecisions(ctx context.Context, tenantID string, since time.Time, fn func(*DecidedListing) error) error
 }
 
 // Roles of an API key or user.
@@ -399,6 +410,38 @@ type ReviewDecision struct {
 	Reasons    []string  `json:"reasons"`
 	Note       string    `json:"note,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
+}
+
+// DecidedListing is a listing a reviewer decided, as the store exports it
+// to train and evaluate models on: the listing as it was screened before
+// the decision (what the reviewer judged), that screening's verdict, and
+// the latest decision on the listing. It is also one line of the JSON
+// Lines export (`admin export-decisions`, GET /v1/decisions/export) that
+// `train --from-decisions` reads. The decision's free-text note is left
+// out: it may name people and teaches a model nothing.
+type DecidedListing struct {
+	Listing *Listing `json:"listing"`
+	// Action is the reviewer's: ActionRemove, ActionAllow or
+	// ActionEscalate (not decided yet).
+	Action     string    `json:"action"`
+	Reasons    []string  `json:"reasons"`
+	ReviewerID string    `json:"reviewer_id"`
+	DecidedAt  time.Time `json:"decided_at"`
+	DecisionID string    `json:"decision_id"`
+	// ItemKind is the kind of queue item decided (verdict, report, appeal,
+	// audit): it tells engine-flagged listings from user-reported ones and
+	// random samples.
+	ItemKind string          `json:"item_kind"`
+	Verdict  ScreenedVerdict `json:"verdict"`
+}
+
+// ScreenedVerdict is the engine's verdict on the screening a reviewer
+// decided, for comparing the engine with the person.
+type ScreenedVerdict struct {
+	Decision   Decision  `json:"decision"`
+	Score      float64   `json:"score"`
+	Seq        int64     `json:"seq"`
+	ScreenedAt time.Time `json:"screened_at"`
 }
 
 // Effects are what a decision sets in motion, written in its transaction.

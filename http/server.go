@@ -168,6 +168,7 @@ func (s *Server) routes() {
 
 	handle("GET /v1/statements/{id}", anyRole, s.handleStatement)
 	handle("GET /v1/statements", anyRole, s.handleStatements)
+	handle("GET /v1/decisions/export", adminRoles, s.handleDecisionExport)
 
 	handle("POST /v1/webhooks", adminRoles, s.handleCreateWebhook)
 	handle("GET /v1/webhooks", adminRoles, s.handleWebhooks)

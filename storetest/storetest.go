@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) wildwarden.Store) {
 		{"KBAdditions", testKBAdditions},
 		{"Activity", testActivity},
 		{"ImageBanks", testImageBanks},
+		{"ExportDecisions", testExportDecisions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,7 +22,7 @@ func init() {
 	var db string
 	admin := &cobra.Command{
 		Use:   "admin",
-		Short: "Manage tenants, API keys and reviewers",
+		Short: "Manage tenants, API keys and reviewers; export reviewers' decisions",
 		Example: `  wildwarden admin tenant create shop-a
   KEY=$(wildwarden admin key create --tenant shop-a --role platform)
   wildwarden admin reviewer create --tenant shop-a alice`,
@@ -189,7 +189,7 @@ func init() {
 	reviewerPassword.Flags().StringVar(&tenantRef, "tenant", firstTenant, "tenant name or ID")
 	reviewer.AddCommand(reviewerCreate, reviewerPassword)
 
-	admin.AddCommand(tenant, key, reviewer)
+	admin.AddCommand(tenant, key, reviewer, exportDecisionsCommand(&db))
 	rootCmd.AddCommand(admin)
 }
 

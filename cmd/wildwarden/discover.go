@@ -18,6 +18,8 @@ import (
 type discoverOptions struct {
 	data      []string
 	decisions []string
+	fromStore string
+	tenant    string
 	kbDir     string
 	output    string
 	minCount  int
@@ -32,8 +34,10 @@ func init() {
 		Short: "Propose new code words from confirmed violations",
 		Long: `Rank the words, word pairs and CJK character n-grams that are over-represented
 in confirmed violations (label positive, or reviewer action remove) against
-lawful listings, leaving out everything the knowledge base already knows
-(its terms and cues, compared in folded form).
+lawful listings (label negative, or reviewer action allow), leaving out
+everything the knowledge base already knows (its terms and cues, compared in
+folded form). Reviewer decisions come from an export (--from-decisions) or
+straight from the service's store (--from-store with --tenant).
 
 Each candidate comes with its counts, a score (z-score of the log-odds
 ratio) and example listing ids. The candidates are written in the format of
@@ -41,12 +45,15 @@ kb/data/terms.tsv (kind code, category guessed from the knowledge-base
 evidence beside it), so an analyst can check them and paste the rows they
 accept.`,
 		Example: `  wildwarden discover --data decided.jsonl -o candidates.tsv
-  wildwarden discover --from-decisions export.jsonl --min-count 5 --top 100 -o candidates.tsv`,
+  wildwarden discover --from-decisions export.jsonl --min-count 5 --top 100 -o candidates.tsv
+  wildwarden discover --from-store ./wildwarden.db --tenant shop-a -o candidates.tsv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runDiscover(cmd, &o) },
 	}
 	cmd.Flags().StringSliceVar(&o.data, "data", nil, "labelled listings (label positive = confirmed violation)")
 	cmd.Flags().StringSliceVar(&o.decisions, "from-decisions", nil, "reviewer decisions exported from the service as JSON Lines")
+	cmd.Flags().StringVar(&o.fromStore, "from-store", "", "read reviewer decisions straight from the service's store: "+dbFlagHelp)
+	cmd.Flags().StringVar(&o.tenant, "tenant", firstTenant, "with --from-store: the tenant (name or ID) whose decisions to read")
 	cmd.Flags().StringVar(&o.kbDir, "kb", "", "knowledge-base directory (default: the embedded one)")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "-", "write candidates (terms.tsv format) here; - is standard output")
 	cmd.Flags().IntVar(&o.minCount, "min-count", 3, "least number of confirmed violations a candidate must appear in")
@@ -57,8 +64,8 @@ accept.`,
 
 func runDiscover(cmd *cobra.Command, o *discoverOptions) error {
 	stderr := cmd.ErrOrStderr()
-	if len(o.data) == 0 && len(o.decisions) == 0 {
-		return errors.New("no data: give --data decided.jsonl or --from-decisions export.jsonl")
+	if len(o.data) == 0 && len(o.decisions) == 0 && o.fromStore == "" {
+		return errors.New("no data: give --data decided.jsonl, --from-decisions export.jsonl or --from-store DB --tenant NAME")
 	}
 	k, err := kb.LoadDir(o.kbDir)
 	if err != nil {
@@ -73,13 +80,22 @@ func runDiscover(cmd *cobra.Command, o *discoverOptions) error {
 	if err != nil {
 		return err
 	}
+	sources := append(append([]string(nil), o.data...), o.decisions...)
+	if o.fromStore != "" {
+		decided, err := in.readStore(cmd.Context(), o.fromStore, o.tenant)
+		if err != nil {
+			return err
+		}
+		examples = append(examples, decided...)
+		sources = append(sources, fmt.Sprintf("store %s, tenant %s", redactDSN(o.fromStore), o.tenant))
+	}
 	in.done()
 	skipped := in.skipped
 	cands, err := classify.Discover(d, k, examples, classify.DiscoverOptions{MinCount: o.minCount, Top: o.top})
 	if err != nil {
 		return fmt.Errorf("discover: %w", err)
 	}
-	source := strings.Join(append(append([]string(nil), o.data...), o.decisions...), ", ")
+	source := strings.Join(sources, ", ")
 	w := cmd.OutOrStdout()
 	if o.output != "-" {
 		f, err := os.Create(o.output)

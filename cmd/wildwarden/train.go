@@ -2,6 +2,7 @@ package main
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ type trainOptions struct {
 	valid           []string
 	decisions       []string
 	fromStore       string
+	tenant          string
 	kbDir           string
 	output          string
 	seed            int64
@@ -43,7 +45,12 @@ func init() {
 		Short: "Train a classifier model from labelled listings",
 		Long: `Train a logistic-regression classifier on labelled listings (JSON Lines or
 CSV, the listing contract plus a "label" field: positive or negative), or on
-reviewers' decisions exported from the service (--from-decisions).
+reviewers' decisions: exported from the service as JSON Lines
+(--from-decisions, written by 'wildwarden admin export-decisions') or read
+straight from its store (--from-store with --tenant). A decision to remove
+is a positive, to allow a negative; an escalated listing (no outcome yet)
+is left out. Each decided listing is taken as it was screened before the
+decision, with the latest decision on it.
 
 Training is reproducible: the same data, knowledge base and --seed give the
 same model file byte for byte. Probabilities are calibrated (Platt scaling)
@@ -56,14 +63,16 @@ Malformed lines and missing or invalid labels are reported with their file
 and line number and skipped. An empty or one-class training set is refused.`,
 		Example: `  wildwarden train --data labelled.jsonl -o model.ww
   wildwarden train --data train.jsonl --valid valid.jsonl --seed 7 --target-precision 0.98 -o model.ww
-  wildwarden train --from-decisions decisions.jsonl -o platform.ww`,
+  wildwarden train --from-decisions decisions.jsonl -o platform.ww
+  wildwarden train --from-store ./wildwarden.db --tenant shop-a -o platform.ww`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runTrain(cmd, &o) },
 	}
 	cmd.Flags().StringSliceVar(&o.data, "data", nil, "labelled listings (JSONL or CSV; repeat or comma-separate for several files)")
 	cmd.Flags().StringSliceVar(&o.valid, "valid", nil, "labelled listings to calibrate and choose thresholds on (default: out-of-fold scores of --data)")
 	cmd.Flags().StringSliceVar(&o.decisions, "from-decisions", nil, "reviewer decisions exported from the service as JSON Lines: {\"listing\": {…}, \"action\": \"remove\"|\"allow\"|\"escalate\"}")
-	cmd.Flags().StringVar(&o.fromStore, "from-store", "", "read reviewer decisions from the service's store (DSN); see the note printed when the store cannot export")
+	cmd.Flags().StringVar(&o.fromStore, "from-store", "", "read reviewer decisions straight from the service's store: "+dbFlagHelp)
+	cmd.Flags().StringVar(&o.tenant, "tenant", firstTenant, "with --from-store: the tenant (name or ID) whose decisions to learn from")
 	cmd.Flags().StringVar(&o.kbDir, "kb", "", "knowledge-base directory (default: the embedded one)")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the model file here (required)")
 	cmd.Flags().Int64Var(&o.seed, "seed", 1, "random seed: shuffles, folds and the feature hash")
@@ -81,11 +90,8 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	if o.output == "" {
 		return errors.New("-o/--output is required: where to write the model file")
 	}
-	if o.fromStore != "" {
-		return fmt.Errorf("--from-store %s: the store cannot export decided listings yet (it needs an export of each decided listing with its latest reviewer action); export them as JSON Lines and use --from-decisions", o.fromStore)
-	}
-	if len(o.data) == 0 && len(o.decisions) == 0 {
-		return errors.New("no training data: give --data labelled.jsonl or --from-decisions decisions.jsonl")
+	if len(o.data) == 0 && len(o.decisions) == 0 && o.fromStore == "" {
+		return errors.New("no training data: give --data labelled.jsonl, --from-decisions decisions.jsonl or --from-store DB --tenant NAME")
 	}
 	if !(0 < o.targetPrecision && o.targetPrecision <= 1) || !(0 < o.reviewRecall && o.reviewRecall <= 1) {
 		return fmt.Errorf("--target-precision and --review-recall must be in (0, 1]")
@@ -102,6 +108,13 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	train, err := in.read(o.data, o.decisions)
 	if err != nil {
 		return err
+	}
+	if o.fromStore != "" {
+		decided, err := in.readStore(cmd.Context(), o.fromStore, o.tenant)
+		if err != nil {
+			return err
+		}
+		train = append(train, decided...)
 	}
 	valid, err := in.read(o.valid, nil)
 	if err != nil {
@@ -281,16 +294,9 @@ func readLabelled(name string, maxLine int, skip func(string)) ([]classify.Examp
 	return out, err
 }
 
-// decisionLine is one exported reviewer decision: the listing as it was
-// screened and what the reviewer did. It is the shape a store export
-// writes (see the train command's documentation).
-type decisionLine struct {
-	Listing *wildwarden.Listing `json:"listing"`
-	Action  string              `json:"action"`
-}
-
-// readDecisions reads exported decisions: action remove is a positive,
-// allow a negative, escalate (no outcome yet) is skipped.
+// readDecisions reads decisions exported as JSON Lines, one
+// wildwarden.DecidedListing a line (only "listing" and "action" are
+// needed), labelled by decidedExample.
 func readDecisions(name string, maxLine int, skip func(string)) ([]classify.Example, error) {
 	r, closeFn, err := openData(name)
 	if err != nil {
@@ -312,28 +318,80 @@ func readDecisions(name string, maxLine int, skip func(string)) ([]classify.Exam
 		if err != nil {
 			return nil, err
 		}
-		var dl decisionLine
+		// Only the two fields training needs are decoded, so that a line
+		// from another exporter with other extra fields still reads.
+		var dl struct {
+			Listing *wildwarden.Listing `json:"listing"`
+			Action  string              `json:"action"`
+		}
 		if err := json.Unmarshal(raw, &dl); err != nil {
 			skip(fmt.Sprintf("%s:%d: invalid JSON: %v", name, line, err))
 			continue
 		}
-		if dl.Listing == nil {
-			skip(fmt.Sprintf("%s:%d: no \"listing\" object", name, line))
+		ex, labelled, err := decidedExample(&wildwarden.DecidedListing{Listing: dl.Listing, Action: dl.Action})
+		if err != nil {
+			skip(fmt.Sprintf("%s:%d: %v", name, line, err))
 			continue
 		}
-		if err := dl.Listing.Validate(); err != nil {
-			skip(fmt.Sprintf("%s:%d: listing: %v", name, line, err))
-			continue
-		}
-		switch dl.Action {
-		case wildwarden.ActionRemove:
-			out = append(out, classify.Example{Listing: dl.Listing, Positive: true})
-		case wildwarden.ActionAllow:
-			out = append(out, classify.Example{Listing: dl.Listing, Positive: false})
-		case wildwarden.ActionEscalate:
-			// Not decided yet: no label.
-		default:
-			skip(fmt.Sprintf("%s:%d: action %q is not remove, allow or escalate", name, line, dl.Action))
+		if labelled {
+			out = append(out, ex)
 		}
 	}
+}
+
+// decidedExample turns a reviewer's decision into a training example, the
+// one mapping from actions to labels: remove is a positive, allow a
+// negative, escalate (no outcome yet) gives no example (labelled false).
+// A decision without a valid listing or with another action is an error.
+func decidedExample(dl *wildwarden.DecidedListing) (ex classify.Example, labelled bool, err error) {
+	if dl.Listing == nil {
+		return ex, false, errors.New(`no "listing" object`)
+	}
+	if err := dl.Listing.Validate(); err != nil {
+		return ex, false, fmt.Errorf("listing: %w", err)
+	}
+	switch dl.Action {
+	case wildwarden.ActionRemove:
+		return classify.Example{Listing: dl.Listing, Positive: true}, true, nil
+	case wildwarden.ActionAllow:
+		return classify.Example{Listing: dl.Listing, Positive: false}, true, nil
+	case wildwarden.ActionEscalate:
+		return ex, false, nil
+	default:
+		return ex, false, fmt.Errorf("action %q is not remove, allow or escalate", dl.Action)
+	}
+}
+
+// readStore reads a tenant's decided listings straight from the store at
+// dsn (see Store.ExportDecisions), labelled by decidedExample; a bad row
+// is reported and skipped like a bad line.
+func (in *labelledInput) readStore(ctx context.Context, dsn, tenantRef string) ([]classify.Example, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	s, err := openStoreToRead(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("--from-store: %w", err)
+	}
+	defer s.Close()
+	t, err := resolveTenant(ctx, s, tenantRef)
+	if err != nil {
+		return nil, fmt.Errorf("--from-store %s: %w", redactDSN(dsn), err)
+	}
+	var out []classify.Example
+	err = s.ExportDecisions(ctx, t.ID, time.Time{}, func(dl *wildwarden.DecidedListing) error {
+		ex, labelled, err := decidedExample(dl)
+		if err != nil {
+			in.skip(fmt.Sprintf("%s: decision %s: %v", redactDSN(dsn), dl.DecisionID, err))
+			return nil
+		}
+		if labelled {
+			out = append(out, ex)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--from-store %s: %w", redactDSN(dsn), err)
+	}
+	return out, nil
 }
