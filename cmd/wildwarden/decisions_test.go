@@ -166,6 +166,14 @@ func TestTrainFromStoreAndExportRoundTrip(t *testing.T) {
 			if _, err := classify.Load(fromStore); err != nil {
 				t.Fatalf("the model trained from the store does not load: %v", err)
 			}
+			// The export is also evaluation data: 60 decided listings.
+			stdout, stderr, err = runCLI(t, "eval", "--from-decisions", export, "--model", fromStore, "--workers", "1")
+			if err != nil {
+				t.Fatalf("eval --from-decisions: %v\n%s", err, stderr)
+			}
+			if !strings.Contains(stdout, "60 listings") {
+				t.Errorf("eval --from-decisions did not evaluate the 60 decided listings:\n%s", stdout)
+			}
 
 			stdout, stderr, err = runCLI(t, "discover", "--from-store", db, "--tenant", "shop-a", "--min-count", "3", "-o", filepath.Join(dir, "candidates.tsv"))
 			if err != nil {

@@ -18,11 +18,12 @@ import (
 
 type evalOptions struct {
 	engineFlags
-	data    []string
-	report  string
-	by      []string
-	maxLine int
-	workers int
+	data      []string
+	decisions []string
+	report    string
+	by        []string
+	maxLine   int
+	workers   int
 }
 
 func init() {
@@ -51,6 +52,7 @@ reported with their line number and skipped.`,
 	}
 	o.engineFlags.register(cmd)
 	cmd.Flags().StringSliceVar(&o.data, "data", nil, "labelled listings (JSONL or CSV; repeat for several files)")
+	cmd.Flags().StringSliceVar(&o.decisions, "from-decisions", nil, "reviewer decisions exported by 'wildwarden admin export-decisions' (remove is a positive, allow a negative)")
 	cmd.Flags().StringVar(&o.report, "report", "", "write report.md, report.json and pr.svg into this directory")
 	cmd.Flags().StringSliceVar(&o.by, "by", []string{"lang", "category", "evasion"}, "fields to break results down by (listing fields or tags in the data)")
 	cmd.Flags().IntVar(&o.maxLine, "max-line", listings.DefaultMaxLine, "longest input line in bytes")
@@ -78,8 +80,8 @@ func tagOf(l *wildwarden.Listing, field string) string {
 
 func runEval(cmd *cobra.Command, o *evalOptions) error {
 	out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	if len(o.data) == 0 {
-		return errors.New("--data is required: labelled listings to evaluate on")
+	if len(o.data) == 0 && len(o.decisions) == 0 {
+		return errors.New("--data is required: labelled listings to evaluate on (or --from-decisions, exported reviewer decisions)")
 	}
 	if o.workers < 1 {
 		return fmt.Errorf("--workers must be at least 1, not %d", o.workers)
@@ -89,7 +91,7 @@ func runEval(cmd *cobra.Command, o *evalOptions) error {
 		return err
 	}
 	in := labelledInput{stderr: stderr, maxLine: o.maxLine}
-	examples, err := in.read(o.data, nil)
+	examples, err := in.read(o.data, o.decisions)
 	if err != nil {
 		return err
 	}
@@ -124,7 +126,7 @@ func runEval(cmd *cobra.Command, o *evalOptions) error {
 
 	r := classify.NewReport(items, o.by)
 	kbVersion, modelVersion := engine.Versions()
-	r.Data, r.Model, r.KBVersion = strings.Join(o.data, ", "), modelVersion, kbVersion
+	r.Data, r.Model, r.KBVersion = strings.Join(append(append([]string(nil), o.data...), o.decisions...), ", "), modelVersion, kbVersion
 	if err := r.WriteMarkdown(out); err != nil {
 		return err
 	}
