@@ -21,17 +21,42 @@ type Automaton struct {
 	outStart []int32
 	outs     []int32
 	lengths  []int32 // pattern id → length in bytes
+	maxLen   int32   // the longest pattern's length
 }
 
 // Build compiles patterns. Pattern i is reported with id i; empty patterns
 // are never reported. Duplicates are allowed and each is reported.
 func Build(patterns [][]byte) (*Automaton, error) {
+	return BuildWith(patterns, Options{})
+}
+
+// Options change what an automaton tells apart.
+type Options struct {
+	// Equivalent lists sets of bytes that the automaton reads as one: a
+	// pattern with any of them matches text with any other (with ' ' and
+	// '-' together, "rhino horn" also finds "rhino-horn"). Fewer distinct
+	// patterns make a smaller table.
+	Equivalent [][]byte
+}
+
+// BuildWith compiles patterns as Build does, with options.
+func BuildWith(patterns [][]byte, o Options) (*Automaton, error) {
 	a := &Automaton{lengths: make([]int32, len(patterns))}
-	// Byte classes: each byte used by some pattern gets its own class.
+	// Byte classes: each byte used by some pattern gets its own class,
+	// shared with the bytes equivalent to it.
+	var rep [256]byte // byte → the first byte of its equivalence set
+	for b := range rep {
+		rep[b] = byte(b)
+	}
+	for _, set := range o.Equivalent {
+		for _, b := range set {
+			rep[b] = rep[set[0]]
+		}
+	}
 	var used [256]bool
 	for _, p := range patterns {
 		for _, b := range p {
-			used[b] = true
+			used[rep[b]] = true
 		}
 	}
 	a.nclasses = 1
@@ -40,6 +65,9 @@ func Build(patterns [][]byte) (*Automaton, error) {
 			a.classes[b] = uint8(a.nclasses)
 			a.nclasses++
 		}
+	}
+	for b := range rep {
+		a.classes[b] = a.classes[rep[b]]
 	}
 	if a.nclasses > 256 {
 		return nil, fmt.Errorf("match: %d byte classes", a.nclasses)
@@ -52,6 +80,7 @@ func Build(patterns [][]byte) (*Automaton, error) {
 	outs := [][]int32{nil}
 	for id, p := range patterns {
 		a.lengths[id] = int32(len(p))
+		a.maxLen = max(a.maxLen, int32(len(p)))
 		if len(p) == 0 {
 			continue
 		}
@@ -103,7 +132,25 @@ func Build(patterns [][]byte) (*Automaton, error) {
 			}
 		}
 	}
-	nodes := outs
+	// Number the states breadth-first: the shallow states, where a scan
+	// spends nearly all its time, then share cache lines and pages instead
+	// of lying scattered over a table of megabytes.
+	renumber := make([]int32, len(outs))
+	for q, s := range order {
+		renumber[s] = int32(q + 1)
+	}
+	table := make([]int32, len(a.delta))
+	nodes := make([][]int32, len(outs))
+	nodes[0] = outs[0]
+	copy(table[:nc], a.delta[:nc])
+	for q, s := range order {
+		copy(table[(q+1)*nc:(q+2)*nc], a.delta[int(s)*nc:(int(s)+1)*nc])
+		nodes[q+1] = outs[s]
+	}
+	for i, next := range table {
+		table[i] = renumber[next]
+	}
+	a.delta = table
 	a.outStart = make([]int32, len(nodes)+1)
 	for s := range nodes {
 		a.outStart[s] = int32(len(a.outs))
@@ -129,20 +176,79 @@ func (a *Automaton) States() int { return len(a.outStart) - 1 }
 // Find calls fn for every occurrence of every pattern in text, in order of
 // end position, with the pattern id and the byte span [start, end).
 // Overlapping occurrences are all reported.
+//
+// A scan is a chain of dependent table reads, each waiting for the one
+// before: its speed is the memory's latency, not its bandwidth. A long text
+// is therefore scanned as two halves at once, two independent chains whose
+// reads overlap in time. The second half starts early by the longest
+// pattern's length less one, so that it sees every occurrence that ends in
+// it, and its occurrences are held back until the first half's are
+// reported.
 func (a *Automaton) Find(text []byte, fn func(id, start, end int)) {
+	if len(text) < 2*int(a.maxLen)+splitMin {
+		a.findFrom(text, 0, 0, fn)
+		return
+	}
 	delta, classes, nc := a.delta, &a.classes, int32(a.nclasses)
-	row := int32(0)
-	for i, b := range text {
-		row = delta[row+int32(classes[b])]
-		if row < 0 {
-			row = -row - 1
-			s := row / nc
-			for _, id := range a.outs[a.outStart[s]:a.outStart[s+1]] {
-				fn(int(id), i+1-int(a.lengths[id]), i+1)
+	mid := len(text) / 2
+	second := mid - int(a.maxLen) + 1 // where the second chain starts
+	first, rest := text[:mid], text[second:]
+	rest = rest[:len(first)] // the part scanned beside the first half
+	var held [32]heldOutput
+	pending := held[:0]
+	row1, row2 := int32(0), int32(0)
+	for i, b := range first {
+		row1 = delta[row1+int32(classes[b])]
+		row2 = delta[row2+int32(classes[rest[i]])]
+		if row1|row2 >= 0 {
+			continue
+		}
+		if row1 < 0 {
+			row1 = -row1 - 1
+			a.emit(row1/nc, i+1, fn)
+		}
+		if row2 < 0 {
+			row2 = -row2 - 1
+			if end := second + i + 1; end > mid {
+				pending = append(pending, heldOutput{state: row2 / nc, end: int32(end)})
 			}
 		}
+	}
+	for _, p := range pending {
+		a.emit(p.state, int(p.end), fn)
+	}
+	a.findFrom(text, second+len(first), row2, fn)
+}
+
+// splitMin is the shortest text, beyond twice the longest pattern, that
+// Find scans as two halves.
+const splitMin = 16
+
+// heldOutput is the state reached at an end position whose outputs wait
+// to be reported.
+type heldOutput struct{ state, end int32 }
+
+// findFrom scans text[from:] starting in the state at row.
+func (a *Automaton) findFrom(text []byte, from int, row int32, fn func(id, start, end int)) {
+	delta, classes, nc := a.delta, &a.classes, int32(a.nclasses)
+	for i := from; i < len(text); i++ {
+		row = delta[row+int32(classes[text[i]])]
+		if row < 0 {
+			row = -row - 1
+			a.emit(row/nc, i+1, fn)
+		}
+	}
+}
+
+// emit reports the outputs of state s at end position end.
+func (a *Automaton) emit(s int32, end int, fn func(id, start, end int)) {
+	for _, id := range a.outs[a.outStart[s]:a.outStart[s+1]] {
+		fn(int(id), end-int(a.lengths[id]), end)
 	}
 }
 
 // Classes returns the number of byte classes, the width of the table.
 func (a *Automaton) Classes() int { return a.nclasses }
+
+// MaxLen returns the longest pattern's length in bytes.
+func (a *Automaton) MaxLen() int { return int(a.maxLen) }

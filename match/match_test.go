@@ -97,6 +97,23 @@ func TestFindAgreesWithNaive(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("patterns %q text %q: got %v, want %v", ps, text, got, want)
 		}
+		// With 'a' and 'b' equivalent, the automaton finds what a naive
+		// search finds once every 'b' is read as 'a'.
+		ea, err := BuildWith(ps, Options{Equivalent: [][]byte{[]byte("ab")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		asA := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("b"), []byte("a")) }
+		var mapped [][]byte
+		for _, p := range ps {
+			mapped = append(mapped, asA(p))
+		}
+		got, want = find(ea, text), naive(mapped, asA(text))
+		sortHits(got)
+		sortHits(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("a≡b: patterns %q text %q: got %v, want %v", ps, text, got, want)
+		}
 	}
 }
 
@@ -146,4 +163,26 @@ func BenchmarkFind(b *testing.B) {
 		a.Find(text, func(id, s, e int) { n++ })
 	}
 	b.ReportMetric(float64(a.States()), "states")
+}
+
+func TestEquivalentBytes(t *testing.T) {
+	a, err := BuildWith([][]byte{[]byte("rhino horn"), []byte("horn-bill")}, Options{Equivalent: [][]byte{[]byte(" -")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		text string
+		want []hit
+	}{
+		{"rhino-horn", []hit{{0, 0, 10}}},
+		{"rhino horn", []hit{{0, 0, 10}}},
+		{"a horn bill", []hit{{1, 2, 11}}},
+		{"rhino_horn", nil},
+	} {
+		got := find(a, []byte(tt.text))
+		sortHits(got)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%q: got %v, want %v", tt.text, got, tt.want)
+		}
+	}
 }

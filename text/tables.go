@@ -6,8 +6,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/liuzl/gocc"
-	"github.com/mozillazg/go-pinyin"
 	"github.com/mtibben/confusables"
 	"golang.org/x/text/unicode/norm"
 )
@@ -40,7 +38,17 @@ type foldTable struct {
 	latin map[rune]byte
 }
 
-var sharedTable = sync.OnceValue(buildFoldTable)
+// sharedTable is decoded from the table generated at build time
+// (foldtable.go): deriving it from the Unicode, Traditional-to-Simplified
+// and pinyin data would cost every process start a tenth of a second.
+var sharedTable = sync.OnceValue(func() *foldTable {
+	t, err := decodeFoldTable(foldTableData)
+	if err != nil {
+		// The table is embedded at build time: a bad one is a build defect.
+		panic("text: " + err.Error())
+	}
+	return t
+})
 
 // The range of Han ideographs that have a pinyin reading in the table.
 const (
@@ -54,44 +62,6 @@ func (t *foldTable) pinyinOf(r rune) string {
 		return ""
 	}
 	return t.pinyin[r-pinyinFirst]
-}
-
-func buildFoldTable() *foldTable {
-	t := &foldTable{pinyin: make([]string, pinyinLast-pinyinFirst+1)}
-	t2s, err := gocc.New("t2s")
-	if err != nil {
-		// gocc embeds its dictionaries; failing to load them is a build defect.
-		panic("text: loading Traditional-to-Simplified tables: " + err.Error())
-	}
-	for r := rune(0); r < 0x10000; r++ {
-		if r >= 0xD800 && r <= 0xDFFF {
-			t.class[r] = classDrop
-			continue
-		}
-		cls, s := foldRuneSlow(r)
-		if cls == classHan && utf8.RuneCountInString(s) == 1 {
-			if simp, err := t2s.Convert(s); err == nil && utf8.RuneCountInString(simp) == 1 {
-				s = simp
-			}
-		}
-		t.class[r] = cls
-		t.folded[r] = s
-	}
-	t.latin = map[rune]byte{}
-	for _, span := range [][2]rune{{0x80, 0x24F}, {0x1E00, 0x1EFF}} {
-		for r := span[0]; r <= span[1]; r++ {
-			if f := t.folded[r]; t.class[r] == classLetter && len(f) == 1 && f[0] >= 'a' && f[0] <= 'z' {
-				t.latin[r] = f[0]
-			}
-		}
-	}
-	args := pinyin.NewArgs()
-	for r := rune(pinyinFirst); r <= pinyinLast; r++ {
-		if p := pinyin.SinglePinyin(r, args); len(p) > 0 && p[0] != "" {
-			t.pinyin[r-pinyinFirst] = p[0]
-		}
-	}
-	return t
 }
 
 // isDiacritic reports whether r is a combining mark used as a diacritic on

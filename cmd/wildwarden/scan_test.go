@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -186,6 +187,49 @@ func TestScanCSVOutput(t *testing.T) {
 	}
 	if len(rows) != 2 || rows[0][0] != "id" || rows[1][0] != "a" || rows[1][1] == "allow" || !strings.Contains(rows[1][7], "白塑料") {
 		t.Errorf("CSV output %q", rows)
+	}
+}
+
+// TestScanSignals checks which verdicts list their signals: flagged ones
+// always, allow verdicts only with --signals all.
+func TestScanSignals(t *testing.T) {
+	path := writeFile(t, "in.jsonl", []byte(`{"id":"sale","title":"Oferta: silla de madera, precio 20 euros"}`+"\n"+
+		`{"id":"flagged","title":"老白塑料手镯 出 加V"}`+"\n"))
+	signalsOf := func(args ...string) map[string][]wildwarden.Signal {
+		t.Helper()
+		out, stderr, status := run(t, nil, append([]string{"scan", "-q", "--model", "keyword"}, append(args, path)...)...)
+		if status != 0 {
+			t.Fatalf("scan %v: exit status %d: %s", args, status, stderr)
+		}
+		got := map[string][]wildwarden.Signal{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var v wildwarden.Verdict
+			if err := json.Unmarshal([]byte(line), &v); err != nil {
+				t.Fatalf("verdict %q: %v", line, err)
+			}
+			if v.ID == "sale" && v.Decision != wildwarden.Allow {
+				t.Fatalf("the plain sale listing was not allowed: %s", line)
+			}
+			got[v.ID] = v.Signals
+		}
+		return got
+	}
+	flagged := signalsOf()
+	if len(flagged["sale"]) != 0 {
+		t.Errorf("default: the allow verdict lists signals %+v", flagged["sale"])
+	}
+	if len(flagged["flagged"]) == 0 {
+		t.Error("default: the flagged verdict lists no signals")
+	}
+	all := signalsOf("--signals", "all")
+	if !slices.ContainsFunc(all["sale"], func(s wildwarden.Signal) bool { return s.Name == "context.sale_intent" }) {
+		t.Errorf("--signals all: the allow verdict lists %+v, want its sale intent", all["sale"])
+	}
+	if len(all["flagged"]) != len(flagged["flagged"]) {
+		t.Errorf("--signals all changed the flagged verdict's signals: %d, not %d", len(all["flagged"]), len(flagged["flagged"]))
+	}
+	if _, stderr, status := run(t, nil, "scan", "--signals", "some", path); status != 1 || !strings.Contains(stderr, "--signals") {
+		t.Errorf("bad --signals: status %d, stderr %q", status, stderr)
 	}
 }
 
