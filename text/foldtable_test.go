@@ -91,4 +91,3 @@ func buildFoldTable() *foldTable {
 	}
 	return t
 }
-
