@@ -64,6 +64,9 @@ type Findings struct {
 	Evidence []Evidence
 	// Views are the fields' normalized texts when Scratch.KeepViews is set.
 	Views []FieldView
+
+	ranks   []uint8    // scratch of sortEvidence
+	sortBuf []Evidence // scratch of sortEvidence
 }
 
 // maxCueEvidence is how many times one context cue is quoted as evidence:
@@ -507,16 +510,11 @@ func (d *Detector) setTaxon(s *wildwarden.Signal, t *kb.Term) {
 	s.Species, s.CITES = tx.Scientific, tx.CITES
 }
 
+// runeSpan turns the byte span [bs, be) of s into code points (an invalid
+// byte counts as one, as ranging over the string does).
 func runeSpan(s string, bs, be int) (int, int) {
-	start := 0
-	for range s[:bs] {
-		start++
-	}
-	n := 0
-	for range s[bs:be] {
-		n++
-	}
-	return start, start + n
+	start := utf8.RuneCountInString(s[:bs])
+	return start, start + utf8.RuneCountInString(s[bs:be])
 }
 
 // resolveWeak drops weak terms that stand alone: an ambiguous word counts
@@ -568,9 +566,42 @@ func (d *Detector) resolveWeak(f *Findings) {
 		clear(f.Evidence[len(keep):])
 		f.Evidence = keep
 	}
-	if len(f.Evidence) > 1 {
-		slices.SortStableFunc(f.Evidence, func(a, b Evidence) int { return signalRank(a.Name) - signalRank(b.Name) })
+	f.sortEvidence()
+}
+
+// sortEvidence orders the evidence by signalRank, keeping the order of
+// evidence of one rank. A counting sort: each piece of evidence is a large
+// value, costly to move as often as a comparison sort would.
+func (f *Findings) sortEvidence() {
+	if len(f.Evidence) < 2 {
+		return
 	}
+	ranks := f.ranks[:0]
+	sorted := true
+	for i := range f.Evidence {
+		r := uint8(signalRank(f.Evidence[i].Name))
+		sorted = sorted && (i == 0 || ranks[i-1] <= r)
+		ranks = append(ranks, r)
+	}
+	f.ranks = ranks
+	if sorted {
+		return
+	}
+	var next [len(rankOrder) + 2]int // rank → where its next piece goes
+	for _, r := range ranks {
+		next[r+1]++
+	}
+	for r := 1; r < len(next); r++ {
+		next[r] += next[r-1]
+	}
+	out := slices.Grow(f.sortBuf[:0], len(ranks))[:len(ranks)]
+	for i, r := range ranks {
+		out[next[r]] = f.Evidence[i]
+		next[r]++
+	}
+	copy(f.Evidence, out)
+	clear(out) // hold no strings of this listing
+	f.sortBuf = out[:0]
 }
 
 // companyFor are the signals that let a weak term count: an offer in the
@@ -584,11 +615,11 @@ var companyFor = map[string]bool{
 // signalRank orders evidence for display: the product first, then how it
 // was hidden, then the offer, then what speaks against it.
 func signalRank(name string) int {
-	if i := slices.Index(rankOrder, name); i >= 0 {
+	if i := slices.Index(rankOrder[:], name); i >= 0 {
 		return i
 	}
 	return len(rankOrder)
 }
 
-var rankOrder = []string{SigCodeWord, SigProduct, SigAnimalPart, SigHomophone, SigPinyin, SigAnimal, SigObfuscated, SigEvasion,
+var rankOrder = [...]string{SigCodeWord, SigProduct, SigAnimalPart, SigHomophone, SigPinyin, SigAnimal, SigObfuscated, SigEvasion,
 	SigSaleIntent, SigPrice, SigContact, SigLive, SigAuthentic, SigNoPapers, SigLawful, SigImitation, SigAltMaterial, SigColourUse, SigFalseFriend, SigNews}

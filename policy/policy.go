@@ -180,14 +180,41 @@ func (m *LinearModel) Score(l *wildwarden.Listing, f *detect.Findings) (float64,
 		// Most listings: nothing found, only the prior.
 		return Sigmoid(m.Weights[FeatureBias]), nil
 	}
-	x := Features(l, f)
-	contrib := make(map[string]float64, len(x))
+	// The sum of Features' weights, without building the feature map:
+	// this runs for nearly every listing (most state a price).
+	contrib := make(map[string]float64, 8)
 	z := 0.0
-	for name, v := range x {
-		if w := m.Weights[name] * v; w != 0 {
-			contrib[name] = w
-			z += w
+	add := func(name string) {
+		if w := m.Weights[name]; w != 0 {
+			if _, done := contrib[name]; !done {
+				contrib[name] = w
+				z += w
+			}
 		}
+	}
+	add(FeatureBias)
+	offer, animal, live := false, false, false
+	for i := range f.Evidence {
+		name := f.Evidence[i].Name
+		add(name)
+		switch name {
+		case detect.SigSaleIntent, detect.SigPrice, detect.SigContact:
+			offer = true
+		case detect.SigAnimal:
+			animal = true
+		case detect.SigLive:
+			live = true
+		}
+	}
+	product := HasProduct(f)
+	if product && offer {
+		add(FeatureProductOffer)
+	}
+	if animal && live && offer {
+		add(FeatureAnimalOffer)
+	}
+	if product && l.Kind == wildwarden.KindQuery {
+		add(FeatureQuery)
 	}
 	return Sigmoid(z), contrib
 }

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"maps"
+	"math"
 	"strings"
 	"testing"
 
@@ -87,5 +89,43 @@ func BenchmarkDecide(b *testing.B) {
 	for b.Loop() {
 		score, contrib := m.Score(l, f)
 		p.Decide(l, f, score, contrib)
+	}
+}
+
+// TestScoreSumsFeatures holds the keyword model's score to its definition:
+// the logistic of the weights of Features, with each weight that counted
+// named in the contributions.
+func TestScoreSumsFeatures(t *testing.T) {
+	k, err := kb.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := detect.New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewKeywordModel(k)
+	price := 120.0
+	for _, l := range []wildwarden.Listing{
+		{ID: "a", Title: "carved ivory bangle, DM for price", Price: &price},
+		{ID: "b", Kind: wildwarden.KindQuery, Title: "buy rhino horn"},
+		{ID: "c", Title: "live baby tiger for sale, whatsapp me"},
+		{ID: "d", Title: "老白塑料手镯 出 加V 私聊", Description: "懂的来"},
+		{ID: "e", Title: "resin elephant figurine", Price: &price},
+	} {
+		var sc detect.Scratch
+		f := d.Detect(&l, &sc)
+		z := 0.0
+		want := map[string]float64{}
+		for name, v := range Features(&l, f) {
+			if w := m.Weights[name] * v; w != 0 {
+				z += w
+				want[name] = w
+			}
+		}
+		score, contrib := m.Score(&l, f)
+		if math.Abs(score-Sigmoid(z)) > 1e-12 || !maps.Equal(contrib, want) {
+			t.Errorf("%s: score %v with %v, want %v with %v", l.ID, score, contrib, Sigmoid(z), want)
+		}
 	}
 }
