@@ -10,6 +10,8 @@
 #   PROCS=2 bash bench/stream.sh              (GOMAXPROCS of each worker)
 #   WORKER_ARGS="--concurrency 4" bash bench/stream.sh   (more worker flags;
 #                                             {i} is replaced by the worker's number)
+#   WORKER_ARGS="--cpuprofile /tmp/worker{i}.pprof" STREAM_ARGS="-cpuprofile /tmp/nats.pprof" bash bench/stream.sh
+#                                             (CPU profiles of the workers and of the NATS server)
 #
 # Each run starts on a stream already filled with N listings (the corpus
 # cycled with fresh IDs) and times the stored verdicts from the first 5%
@@ -29,5 +31,5 @@ go build -o "$work/wildwarden" ./cmd/wildwarden
 go build -o "$work/stream" ./bench/stream
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(go version | cut -d' ' -f3); $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$work/stream" -wildwarden "$work/wildwarden" -n "$n" -workers "$workers" -procs "$procs" -worker-args "$worker_args" -corpus testdata/corpus/corpus.jsonl
+"$work/stream" -wildwarden "$work/wildwarden" -n "$n" -workers "$workers" -procs "$procs" -worker-args "$worker_args" -corpus testdata/corpus/corpus.jsonl ${STREAM_ARGS:-}
 echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"

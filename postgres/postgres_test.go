@@ -139,6 +139,11 @@ func TestSaveScreeningsBatch(t *testing.T) {
 			batch:   []*wildwarden.Screening{screening("C-1", "x"), screening("C-1", "x"), screening("C-1", "changed")},
 			wantErr: []bool{false, false, false}, wantDup: []bool{false, true, false}, wantItems: 4,
 		},
+		{
+			name:    "stored listings again (same and changed content) with a new one",
+			batch:   []*wildwarden.Screening{screening("A-1", "x"), screening("D-1", "x"), screening("A-2", "changed")},
+			wantErr: []bool{false, false, false}, wantDup: []bool{true, false, false}, wantItems: 5, // A-2's item folds
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,5 +170,36 @@ func TestSaveScreeningsBatch(t *testing.T) {
 				t.Errorf("VerifyAudit: %v", err)
 			}
 		})
+	}
+}
+
+// TestDocumentsCompressedWithLZ4 checks that migration 003 moved the
+// stored documents to LZ4 where the server supports it.
+func TestDocumentsCompressedWithLZ4(t *testing.T) {
+	dsn := pgtest.Database(t)
+	open(t, dsn)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `SET default_toast_compression = lz4`); err != nil {
+		t.Skipf("this PostgreSQL has no LZ4: %v", err)
+	}
+	tests := []struct{ table, column string }{
+		{"screenings", "listing_json"},
+		{"screenings", "verdict_json"},
+		{"statements", "body"},
+	}
+	for _, tt := range tests {
+		var method string
+		err := conn.QueryRow(ctx, `SELECT attcompression::text FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2`, tt.table, tt.column).Scan(&method)
+		if err != nil {
+			t.Fatalf("%s.%s: %v", tt.table, tt.column, err)
+		}
+		if method != "l" {
+			t.Errorf("%s.%s compression = %q, want \"l\" (lz4)", tt.table, tt.column, method)
+		}
 	}
 }

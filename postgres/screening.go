@@ -80,6 +80,7 @@ func (s *Store) SaveScreenings(ctx context.Context, tenantID string, list []*wil
 // insertScreeningSQL moves the listing's head to a new screening and
 // writes the screening, unless the head already judged this content: then
 // it returns no row. Concurrent saves of one listing wait on the head row.
+// It is the one-at-a-time write; saveBatch has a set-based twin.
 const insertScreeningSQL = `WITH head AS (
 		INSERT INTO listing_heads (tenant_id, listing_id, seq, content_hash, decision)
 		VALUES ($1, $2, nextval('screenings_seq_seq'), $3, $4)
@@ -95,9 +96,17 @@ const insertScreeningSQL = `WITH head AS (
 // storedScreeningSQL reads the listing's latest screening.
 const storedScreeningSQL = `SELECT ` + screeningColumns + ` FROM screenings WHERE seq = (SELECT seq FROM listing_heads WHERE tenant_id = $1 AND listing_id = $2)`
 
+// screeningRow is a checked screening with its documents encoded, ready
+// to be written.
+type screeningRow struct {
+	sc          *wildwarden.Screening
+	listingJSON []byte
+	verdictJSON []byte
+}
+
 // prepareScreening checks a screening, fills its derived fields and
-// returns the arguments of insertScreeningSQL.
-func (w *tx) prepareScreening(tenantID string, sc *wildwarden.Screening) ([]any, error) {
+// encodes its listing and verdict.
+func (w *tx) prepareScreening(sc *wildwarden.Screening) (*screeningRow, error) {
 	if sc.Verdict == nil || sc.Listing == nil {
 		return nil, wildwarden.Errorf(wildwarden.EINVALID, "verdict", "listing and verdict are required")
 	}
@@ -114,142 +123,26 @@ func (w *tx) prepareScreening(tenantID string, sc *wildwarden.Screening) ([]any,
 	if err != nil {
 		return nil, fmt.Errorf("postgres: encode listing: %w", err)
 	}
-	verdictJSON, err := json.Marshal(sc.Verdict)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: encode verdict: %w", err)
-	}
 	sc.CreatedAt = w.now
 	if sc.SellerID == "" {
 		sc.SellerID = sc.Listing.Seller.ID
 	}
+	// AppendJSON writes the document encoding/json would, without
+	// reflection: the verdict is the largest part of a screening.
+	return &screeningRow{sc: sc, listingJSON: listingJSON, verdictJSON: sc.Verdict.AppendJSON(nil)}, nil
+}
+
+// insertArgs returns the arguments of insertScreeningSQL.
+func (r *screeningRow) insertArgs(tenantID string) []any {
+	sc := r.sc
 	return []any{tenantID, sc.ListingID, sc.ContentHash, string(sc.Verdict.Decision), sc.SellerID, sc.Verdict.Score, sc.Source,
-		listingJSON, verdictJSON, sc.CreatedAt}, nil
+		r.listingJSON, r.verdictJSON, sc.CreatedAt}
 }
 
 // auditScreening records a stored screening in the audit log.
 func (w *tx) auditScreening(tenantID string, sc *wildwarden.Screening) {
 	w.audit(tenantID, "screen."+string(sc.Verdict.Decision), sc.ListingID,
 		fmt.Sprintf(`{"seq":%d,"content_hash":%q,"score":%s}`, sc.Seq, sc.ContentHash, strconv.FormatFloat(sc.Verdict.Score, 'g', -1, 64)))
-}
-
-// saveBatch writes screenings (in the given order) pipelined: one round
-// trip moves the listing heads and writes the screenings, a second reads
-// the duplicates' stored screenings and writes the effects. Screenings
-// that fail validation get their error in errs and are left out; any
-// database error fails the whole batch.
-func (w *tx) saveBatch(tenantID string, list []*wildwarden.Screening, order []int, errs []error) error {
-	var todo []*wildwarden.Screening
-	b := &pgx.Batch{}
-	for _, i := range order {
-		args, err := w.prepareScreening(tenantID, list[i])
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		b.Queue(insertScreeningSQL, args...)
-		todo = append(todo, list[i])
-	}
-	if len(todo) == 0 {
-		return nil
-	}
-	dup := make([]bool, len(todo))
-	br := w.SendBatch(w.ctx, b)
-	for k, sc := range todo {
-		err := br.QueryRow().Scan(&sc.Seq)
-		if errors.Is(err, pgx.ErrNoRows) {
-			dup[k] = true
-			continue
-		}
-		if err != nil {
-			br.Close()
-			return fmt.Errorf("postgres: insert screening: %w", err)
-		}
-	}
-	if err := br.Close(); err != nil {
-		return fmt.Errorf("postgres: insert screenings: %w", err)
-	}
-
-	// Effects: one result per queued statement, read in order.
-	const (
-		stepStored = iota // a duplicate's stored screening
-		stepItem          // a queue item insert (folded when it collides)
-		stepExec          // any other insert
-	)
-	type step struct {
-		kind int
-		sc   *wildwarden.Screening
-	}
-	var steps []step
-	b = &pgx.Batch{}
-	for k, sc := range todo {
-		if dup[k] {
-			b.Queue(storedScreeningSQL, tenantID, sc.ListingID)
-			steps = append(steps, step{stepStored, sc})
-			continue
-		}
-		w.auditScreening(tenantID, sc)
-		if sc.Enqueue != nil {
-			sc.Enqueue.TenantID = tenantID
-			w.prepareItem(sc.Enqueue)
-			b.Queue(insertItemSQL, itemInsertArgs(sc.Enqueue)...)
-			steps = append(steps, step{stepItem, sc})
-		}
-		if sc.Statement != nil {
-			if err := w.queueStatement(b, tenantID, sc.Statement); err != nil {
-				return err
-			}
-			steps = append(steps, step{stepExec, sc})
-		}
-		before := b.Len()
-		if err := w.queueEvents(b, tenantID, sc.Events); err != nil {
-			return err
-		}
-		for range b.Len() - before {
-			steps = append(steps, step{stepExec, sc})
-		}
-	}
-	if len(steps) == 0 {
-		return nil
-	}
-	var folds []*wildwarden.QueueItem
-	br = w.SendBatch(w.ctx, b)
-	for _, st := range steps {
-		switch st.kind {
-		case stepStored:
-			prev, err := scanScreening(br.QueryRow())
-			if err != nil {
-				br.Close()
-				return fmt.Errorf("postgres: stored screening of %s: %w", st.sc.ListingID, err)
-			}
-			*st.sc = *prev
-			st.sc.Duplicate = true
-		case stepItem:
-			tag, err := br.Exec()
-			if err != nil {
-				br.Close()
-				return fmt.Errorf("postgres: insert queue item: %w", err)
-			}
-			if tag.RowsAffected() == 1 {
-				w.audit(tenantID, "queue.add", st.sc.Enqueue.ID, st.sc.Enqueue.Kind+" "+st.sc.Enqueue.ListingID)
-			} else {
-				folds = append(folds, st.sc.Enqueue)
-			}
-		case stepExec:
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return fmt.Errorf("postgres: write effects of %s: %w", st.sc.ListingID, err)
-			}
-		}
-	}
-	if err := br.Close(); err != nil {
-		return fmt.Errorf("postgres: write effects: %w", err)
-	}
-	for _, item := range folds {
-		if err := w.enqueue(item); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func listingIDOf(sc *wildwarden.Screening) string {
@@ -263,11 +156,11 @@ func listingIDOf(sc *wildwarden.Screening) string {
 // already judged the same content; then the stored screening is returned
 // in place, marked Duplicate.
 func (w *tx) saveScreening(tenantID string, sc *wildwarden.Screening) error {
-	args, err := w.prepareScreening(tenantID, sc)
+	row, err := w.prepareScreening(sc)
 	if err != nil {
 		return err
 	}
-	err = w.queryRow(insertScreeningSQL, args...).Scan(&sc.Seq)
+	err = w.queryRow(insertScreeningSQL, row.insertArgs(tenantID)...).Scan(&sc.Seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		prev, err := scanScreening(w.queryRow(storedScreeningSQL, tenantID, sc.ListingID))
 		if err != nil {
@@ -394,19 +287,20 @@ func (s *Store) SampleAllowed(ctx context.Context, tenantID string, n int) ([]st
 
 // insertStatement stores a statement of reasons.
 func (w *tx) insertStatement(tenantID string, st *wildwarden.Statement) error {
-	b := &pgx.Batch{}
-	if err := w.queueStatement(b, tenantID, st); err != nil {
+	body, err := w.prepareStatement(tenantID, st)
+	if err != nil {
 		return err
 	}
-	if err := w.SendBatch(w.ctx, b).Close(); err != nil {
+	if _, err := w.exec(`INSERT INTO statements (id, tenant_id, listing_id, body, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		st.ID, tenantID, st.ListingID, body, st.CreatedAt); err != nil {
 		return fmt.Errorf("postgres: insert statement: %w", err)
 	}
 	return nil
 }
 
-// queueStatement adds to b the insert of a statement of reasons, and
-// audits it.
-func (w *tx) queueStatement(b *pgx.Batch, tenantID string, st *wildwarden.Statement) error {
+// prepareStatement fills a statement of reasons' identifiers and time,
+// audits it and returns the body to store.
+func (w *tx) prepareStatement(tenantID string, st *wildwarden.Statement) ([]byte, error) {
 	if st.ID == "" {
 		st.ID = wildwarden.NewID("sor")
 	}
@@ -417,12 +311,10 @@ func (w *tx) queueStatement(b *pgx.Batch, tenantID string, st *wildwarden.Statem
 	st.CreatedAt = w.now
 	body, err := json.Marshal(st)
 	if err != nil {
-		return fmt.Errorf("postgres: encode statement: %w", err)
+		return nil, fmt.Errorf("postgres: encode statement: %w", err)
 	}
-	b.Queue(`INSERT INTO statements (id, tenant_id, listing_id, body, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		st.ID, tenantID, st.ListingID, body, st.CreatedAt)
 	w.audit(tenantID, "statement.create", st.ID, st.ListingID)
-	return nil
+	return body, nil
 }
 
 // Statement returns one statement of reasons.

@@ -66,17 +66,28 @@ func collectWebhooks(rows pgx.Rows) ([]wildwarden.Webhook, error) {
 
 // insertEvents queues one delivery per event and subscribed webhook.
 func (w *tx) insertEvents(tenantID string, events []wildwarden.Event) error {
-	if len(events) == 0 {
+	deliveries, err := w.deliveriesOf(tenantID, events)
+	if err != nil {
+		return err
+	}
+	if len(deliveries) == 0 {
 		return nil
 	}
 	b := &pgx.Batch{}
-	if err := w.queueEvents(b, tenantID, events); err != nil {
-		return err
+	for _, d := range deliveries {
+		b.Queue(`INSERT INTO deliveries (id, tenant_id, webhook_id, event_type, body, state, next_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			d.id, tenantID, d.webhookID, d.eventType, d.body, wildwarden.DeliveryPending, w.now, w.now)
 	}
 	if err := w.SendBatch(w.ctx, b).Close(); err != nil {
 		return fmt.Errorf("postgres: insert delivery: %w", err)
 	}
 	return nil
+}
+
+// newDelivery is a webhook delivery to insert, pending from now.
+type newDelivery struct {
+	id, webhookID, eventType string
+	body                     []byte
 }
 
 // webhooks returns a tenant's webhooks, read once per transaction.
@@ -99,16 +110,17 @@ func (w *tx) webhooks(tenantID string) ([]wildwarden.Webhook, error) {
 	return hooks, nil
 }
 
-// queueEvents adds to b the inserts of one delivery per event and
-// subscribed webhook, and audits them.
-func (w *tx) queueEvents(b *pgx.Batch, tenantID string, events []wildwarden.Event) error {
+// deliveriesOf returns one delivery per event and subscribed webhook, and
+// audits them. It fills the events' IDs and times.
+func (w *tx) deliveriesOf(tenantID string, events []wildwarden.Event) ([]newDelivery, error) {
 	if len(events) == 0 {
-		return nil
+		return nil, nil
 	}
 	hooks, err := w.webhooks(tenantID)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var out []newDelivery
 	for i := range events {
 		ev := &events[i]
 		if ev.ID == "" {
@@ -117,21 +129,23 @@ func (w *tx) queueEvents(b *pgx.Batch, tenantID string, events []wildwarden.Even
 		if ev.At.IsZero() {
 			ev.At = w.now
 		}
+		if len(hooks) == 0 {
+			continue
+		}
 		body, err := json.Marshal(ev)
 		if err != nil {
-			return fmt.Errorf("postgres: encode event: %w", err)
+			return nil, fmt.Errorf("postgres: encode event: %w", err)
 		}
 		for _, hook := range hooks {
 			if len(hook.Events) > 0 && !slices.Contains(hook.Events, ev.Type) {
 				continue
 			}
-			id := wildwarden.NewID("dlv")
-			b.Queue(`INSERT INTO deliveries (id, tenant_id, webhook_id, event_type, body, state, next_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				id, tenantID, hook.ID, ev.Type, body, wildwarden.DeliveryPending, w.now, w.now)
-			w.audit(tenantID, "webhook.queue", id, ev.Type+" "+ev.ListingID)
+			d := newDelivery{id: wildwarden.NewID("dlv"), webhookID: hook.ID, eventType: ev.Type, body: body}
+			out = append(out, d)
+			w.audit(tenantID, "webhook.queue", d.id, ev.Type+" "+ev.ListingID)
 		}
 	}
-	return nil
+	return out, nil
 }
 
 const deliveryColumns = `d.id, d.tenant_id, d.webhook_id, w.url, w.secret, d.event_type, d.body, d.state, d.attempts, d.next_at, d.last_status, d.last_error, d.created_at`

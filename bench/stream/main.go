@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,7 +37,8 @@ func main() {
 	n := flag.Int("n", 20000, "listings per run")
 	workerCounts := flag.String("workers", "1,2", "worker counts to run, comma-separated")
 	procs := flag.Int("procs", 1, "GOMAXPROCS of each worker process")
-	batch := flag.Int("batch", 64, "worker --batch")
+	batch := flag.Int("batch", wwnats.DefaultBatch, "worker --batch")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the NATS server, the publisher's checks) to this file")
 	extra := flag.String("worker-args", "", "more arguments for each worker, space-separated, {i} replaced by the worker's number (such as --concurrency 4)")
 	flag.Parse()
 	if *bin == "" {
@@ -47,6 +49,18 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "stream:", err)
 		os.Exit(1)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "stream:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "stream:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()
 	cluster, err := pgtest.Start(ctx)
