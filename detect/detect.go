@@ -222,7 +222,10 @@ func New(k *kb.KB) (*Detector, error) {
 		}
 	}
 	d.foldedPats, d.widePats = narrowPats, widePats
-	if d.folded, err = match.BuildWith(narrow, wordJoiners); err != nil {
+	// Every pattern of the folded view that begins with a letter or digit
+	// must begin a word (boundStart): the automata can skip the rest of a
+	// word that no pattern continues.
+	if d.folded, err = match.BuildWith(narrow, wholeWords); err != nil {
 		return nil, fmt.Errorf("detect: folded automaton: %w", err)
 	}
 	if d.wide, err = match.BuildWith(wide, wordJoiners); err != nil {
@@ -231,7 +234,7 @@ func New(k *kb.KB) (*Detector, error) {
 	if d.pinyin, err = match.Build(pinyin); err != nil {
 		return nil, fmt.Errorf("detect: pinyin automaton: %w", err)
 	}
-	if d.typed, err = match.Build(typed); err != nil {
+	if d.typed, err = match.BuildWith(typed, match.Options{WordBytes: asciiWordBytes}); err != nil {
 		return nil, fmt.Errorf("detect: typed pinyin automaton: %w", err)
 	}
 	return d, nil
@@ -241,6 +244,13 @@ func New(k *kb.KB) (*Detector, error) {
 // a space and a hyphen between two words (rhino horn, rhino-horn). One
 // pattern for both keeps the tables a third smaller.
 var wordJoiners = match.Options{Equivalent: [][]byte{[]byte(" -")}}
+
+// asciiWordBytes are the bytes of words in the ASCII automata, as
+// isWordRune reads them.
+var asciiWordBytes = []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+// wholeWords are the options of the ASCII folded-view automaton.
+var wholeWords = match.Options{Equivalent: wordJoiners.Equivalent, WordBytes: asciiWordBytes}
 
 // Normalizer returns the normalizer the detector builds its views with.
 func (d *Detector) Normalizer() *text.Normalizer { return d.norm }

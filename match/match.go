@@ -22,6 +22,10 @@ type Automaton struct {
 	outs     []int32
 	lengths  []int32 // pattern id → length in bytes
 	maxLen   int32   // the longest pattern's length
+	// With Options.WordBytes: the word bytes, and the row of the state
+	// "inside a word" (else 0, the root's).
+	word   [256]bool
+	inside int32
 }
 
 // Build compiles patterns. Pattern i is reported with id i; empty patterns
@@ -37,6 +41,16 @@ type Options struct {
 	// '-' together, "rhino horn" also finds "rhino-horn"). Fewer distinct
 	// patterns make a smaller table.
 	Equivalent [][]byte
+	// WordBytes, when not empty, are the bytes words are made of. A
+	// pattern that begins with one of them is then reported only at the
+	// start of a word: where it does not follow one of them. Inside a word
+	// that no pattern can continue, the automaton waits in one state for
+	// the word to end instead of following every suffix of it: for a
+	// caller that wants whole words only, a much smaller part of the table
+	// is ever read. Patterns that begin with another byte are reported
+	// wherever they occur. Bytes read as one (Equivalent) must all be word
+	// bytes or all not.
+	WordBytes []byte
 }
 
 // BuildWith compiles patterns as Build does, with options.
@@ -69,6 +83,34 @@ func BuildWith(patterns [][]byte, o Options) (*Automaton, error) {
 	for b := range rep {
 		a.classes[b] = a.classes[rep[b]]
 	}
+	// With word bytes, a class holds only word bytes or only others: the
+	// bytes no pattern uses are split into two classes.
+	var inWord [256]bool // by class
+	if len(o.WordBytes) > 0 {
+		for _, b := range o.WordBytes {
+			a.word[b] = true
+		}
+		unusedWord := a.nclasses
+		a.nclasses++
+		for b := range a.classes {
+			if a.classes[b] == 0 && a.word[b] {
+				a.classes[b] = uint8(unusedWord)
+			}
+		}
+		var seen, mixed [256]bool
+		for b := range a.classes {
+			c := a.classes[b]
+			if seen[c] && inWord[c] != a.word[b] {
+				mixed[c] = true
+			}
+			seen[c], inWord[c] = true, a.word[b]
+		}
+		for b := range a.classes {
+			if mixed[a.classes[b]] {
+				return nil, fmt.Errorf("match: byte %q is read as one with bytes on the other side of WordBytes", byte(b))
+			}
+		}
+	}
 	if a.nclasses > 256 {
 		return nil, fmt.Errorf("match: %d byte classes", a.nclasses)
 	}
@@ -97,6 +139,14 @@ func BuildWith(patterns [][]byte, o Options) (*Automaton, error) {
 		}
 		outs[s] = append(outs[s], int32(id))
 	}
+	// With word bytes, the root has a twin, "inside a word": the state
+	// after a word byte that no pattern continues, where a pattern that
+	// begins with a word byte cannot begin.
+	inside := int32(0)
+	if len(o.WordBytes) > 0 {
+		inside = int32(len(outs))
+		outs = append(outs, nil)
+	}
 	if int64(len(outs))*int64(nc) >= 1<<31-1 {
 		return nil, fmt.Errorf("match: %d states × %d byte classes is too large", len(outs), nc)
 	}
@@ -109,14 +159,33 @@ func BuildWith(patterns [][]byte, o Options) (*Automaton, error) {
 	}
 	edges = nil
 	// Breadth-first: failure links, outputs through them, and the missing
-	// transitions.
+	// transitions. With word bytes, the failure link of a state is its
+	// longest proper suffix that begins a word (after a byte that is not a
+	// word byte, or with such a byte), and the root or its twin when there
+	// is none, by whether the state ends with a word byte.
 	fail := make([]int32, len(outs))
 	order := make([]int32, 0, len(outs))
+	rootAfter := func(c int) int32 { // the root state after a byte of class c
+		if inside != 0 && inWord[c] {
+			return inside
+		}
+		return 0
+	}
 	for c := 0; c < nc; c++ {
 		if nx := a.delta[c]; nx > 0 {
+			fail[nx] = rootAfter(c)
 			order = append(order, nx)
 		} else {
-			a.delta[c] = 0
+			a.delta[c] = rootAfter(c)
+		}
+	}
+	if inside != 0 {
+		for c := 0; c < nc; c++ {
+			if inWord[c] {
+				a.delta[int(inside)*nc+c] = inside
+			} else {
+				a.delta[int(inside)*nc+c] = a.delta[c]
+			}
 		}
 	}
 	for q := 0; q < len(order); q++ {
@@ -135,6 +204,9 @@ func BuildWith(patterns [][]byte, o Options) (*Automaton, error) {
 	// Number the states breadth-first: the shallow states, where a scan
 	// spends nearly all its time, then share cache lines and pages instead
 	// of lying scattered over a table of megabytes.
+	if inside != 0 {
+		order = append(order, inside) // last: it has no parent
+	}
 	renumber := make([]int32, len(outs))
 	for q, s := range order {
 		renumber[s] = int32(q + 1)
@@ -167,6 +239,9 @@ func BuildWith(patterns [][]byte, o Options) (*Automaton, error) {
 		}
 		a.delta[i] = row
 	}
+	if inside != 0 {
+		a.inside = renumber[inside] * int32(nc)
+	}
 	return a, nil
 }
 
@@ -197,6 +272,9 @@ func (a *Automaton) Find(text []byte, fn func(id, start, end int)) {
 	var held [32]heldOutput
 	pending := held[:0]
 	row1, row2 := int32(0), int32(0)
+	if a.word[text[second-1]] {
+		row2 = a.inside // the second half begins inside a word
+	}
 	for i, b := range first {
 		row1 = delta[row1+int32(classes[b])]
 		row2 = delta[row2+int32(classes[rest[i]])]

@@ -81,7 +81,7 @@ func TestFindAgreesWithNaive(t *testing.T) {
 		}
 		return b
 	}
-	for round := 0; round < 200; round++ {
+	for round := 0; round < 2000; round++ {
 		var ps [][]byte
 		for i := rng.IntN(20) + 1; i > 0; i-- {
 			ps = append(ps, word(rng.IntN(5)+1))
@@ -113,6 +113,25 @@ func TestFindAgreesWithNaive(t *testing.T) {
 		sortHits(want)
 		if !slices.Equal(got, want) {
 			t.Fatalf("a≡b: patterns %q text %q: got %v, want %v", ps, text, got, want)
+		}
+		// With 'a' and 'c' as word bytes, a pattern that begins with one
+		// is found only where no word byte comes before it.
+		wa, err := BuildWith(ps, Options{WordBytes: []byte("ac")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		isWord := func(b byte) bool { return b == 'a' || b == 'c' }
+		want = want[:0]
+		for _, h := range naive(ps, text) {
+			if !isWord(ps[h.id][0]) || h.start == 0 || !isWord(text[h.start-1]) {
+				want = append(want, h)
+			}
+		}
+		got = find(wa, text)
+		sortHits(got)
+		sortHits(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("word bytes: patterns %q text %q: got %v, want %v", ps, text, got, want)
 		}
 	}
 }
@@ -184,5 +203,12 @@ func TestEquivalentBytes(t *testing.T) {
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("%q: got %v, want %v", tt.text, got, tt.want)
 		}
+	}
+}
+
+func TestWordBytesRefuseMixedClasses(t *testing.T) {
+	_, err := BuildWith([][]byte{[]byte("a b")}, Options{Equivalent: [][]byte{[]byte("a-")}, WordBytes: []byte("ab")})
+	if err == nil {
+		t.Fatal("a word byte read as one with a separator was accepted")
 	}
 }
