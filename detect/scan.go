@@ -400,11 +400,12 @@ func hasPictograph(s string) bool {
 
 // appendEvidence turns the hits that stand into evidence.
 func (d *Detector) appendEvidence(field wildwarden.TextField, hits []hit, f *Findings) {
+	rc := runeCounter{s: field.Text}
 	for i := range hits {
 		h := &hits[i]
 		if h.noPapers && f.count(SigNoPapers) < maxCueEvidence {
 			c := &d.kb.Cues[h.pat.cue]
-			f.Evidence = append(f.Evidence, Evidence{Signal: d.signal(SigNoPapers, field, h, c.Pattern, "", "papers or a certificate said to be missing: "+c.Note)})
+			f.Evidence = append(f.Evidence, Evidence{Signal: d.signal(&rc, SigNoPapers, field, h, c.Pattern, "", "papers or a certificate said to be missing: "+c.Note)})
 		}
 		if h.drop {
 			continue
@@ -415,13 +416,13 @@ func (d *Detector) appendEvidence(field wildwarden.TextField, hits []hit, f *Fin
 			if name == "" || f.count(name) >= maxCueEvidence {
 				continue // colour context only qualifies colour words
 			}
-			f.Evidence = append(f.Evidence, Evidence{Signal: d.signal(name, field, h, c.Pattern, "", c.Note)})
+			f.Evidence = append(f.Evidence, Evidence{Signal: d.signal(&rc, name, field, h, c.Pattern, "", c.Note)})
 			continue
 		}
 		t := &d.kb.Terms[h.pat.term]
 		switch {
 		case h.colour:
-			f.Evidence = append(f.Evidence, Evidence{Signal: d.signal(SigColourUse, field, h, t.Text, "", "used as a colour or pattern: "+t.Note)})
+			f.Evidence = append(f.Evidence, Evidence{Signal: d.signal(&rc, SigColourUse, field, h, t.Text, "", "used as a colour or pattern: "+t.Note)})
 			continue
 		case t.Kind == kb.KindPart:
 			animal := d.animalNear(hits, h)
@@ -432,7 +433,7 @@ func (d *Detector) appendEvidence(field wildwarden.TextField, hits []hit, f *Fin
 			span := *h
 			span.ostart, span.oend = min(h.ostart, animal.ostart), max(h.oend, animal.oend)
 			span.vstart, span.vend = min(h.vstart, animal.vstart), max(h.vend, animal.vend)
-			s := d.signal(SigAnimalPart, field, &span, at.Text+" + "+t.Text, at.Category, at.Note)
+			s := d.signal(&rc, SigAnimalPart, field, &span, at.Text+" + "+t.Text, at.Category, at.Note)
 			d.setTaxon(&s, at)
 			f.Evidence = append(f.Evidence, Evidence{Signal: s})
 			continue
@@ -448,14 +449,14 @@ func (d *Detector) appendEvidence(field wildwarden.TextField, hits []hit, f *Fin
 		case t.Kind == kb.KindAnimal:
 			name = SigAnimal
 		}
-		s := d.signal(name, field, h, t.Text, t.Category, t.Note)
+		s := d.signal(&rc, name, field, h, t.Text, t.Category, t.Note)
 		d.setTaxon(&s, t)
 		// A homophone or typed pinyin may be an ordinary word that sounds
 		// alike (湘雅, 香芽): it needs company, as a weak term does.
 		weak := (t.Weak || (name == SigHomophone || name == SigPinyin) && h.pat.syllables < 3) && !h.formed
 		f.Evidence = append(f.Evidence, Evidence{Signal: s, Weak: weak})
 		if name != SigHomophone && name != SigPinyin && d.obfuscated(field.Text[h.ostart:h.oend], h.pat.term) {
-			o := d.signal(SigObfuscated, field, h, t.Text, t.Category, "the original characters differ from the term: look-alike letters, separators, invisible characters, leetspeak or repeated letters")
+			o := d.signal(&rc, SigObfuscated, field, h, t.Text, t.Category, "the original characters differ from the term: look-alike letters, separators, invisible characters, leetspeak or repeated letters")
 			f.Evidence = append(f.Evidence, Evidence{Signal: o, Weak: t.Weak})
 		}
 	}
@@ -488,8 +489,8 @@ func (d *Detector) obfuscated(original string, term int) bool {
 	return !strings.HasPrefix(p, d.termPlain[term]) || len(p)-len(d.termPlain[term]) > 2
 }
 
-func (d *Detector) signal(name string, field wildwarden.TextField, h *hit, term, category, note string) wildwarden.Signal {
-	rs, re := runeSpan(field.Text, h.ostart, h.oend)
+func (d *Detector) signal(rc *runeCounter, name string, field wildwarden.TextField, h *hit, term, category, note string) wildwarden.Signal {
+	rs, re := rc.span(h.ostart, h.oend)
 	return wildwarden.Signal{
 		Name:     name,
 		Field:    field.Name,
@@ -510,11 +511,28 @@ func (d *Detector) setTaxon(s *wildwarden.Signal, t *kb.Term) {
 	s.Species, s.CITES = tx.Scientific, tx.CITES
 }
 
-// runeSpan turns the byte span [bs, be) of s into code points (an invalid
-// byte counts as one, as ranging over the string does).
-func runeSpan(s string, bs, be int) (int, int) {
-	start := utf8.RuneCountInString(s[:bs])
-	return start, start + utf8.RuneCountInString(s[bs:be])
+// runeCounter turns byte offsets of a text into code-point offsets (an
+// invalid byte counts as one, as ranging over the string does). Evidence
+// comes mostly in the order of the text: it counts on from the offset it
+// was last asked for.
+type runeCounter struct {
+	s             string
+	byteAt, runes int // runes in s[:byteAt]
+}
+
+func (c *runeCounter) at(b int) int {
+	if b < c.byteAt {
+		c.byteAt, c.runes = 0, 0
+	}
+	c.runes += utf8.RuneCountInString(c.s[c.byteAt:b])
+	c.byteAt = b
+	return c.runes
+}
+
+// span returns the code-point span of the byte span [bs, be).
+func (c *runeCounter) span(bs, be int) (int, int) {
+	start := c.at(bs)
+	return start, c.at(be)
 }
 
 // resolveWeak drops weak terms that stand alone: an ambiguous word counts
