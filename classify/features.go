@@ -32,14 +32,14 @@ import (
 
 // FeatureSet names the feature extraction scheme. A model file records it,
 // and a model is refused by a build whose extraction differs.
-const FeatureSet = "ww-features-2"
+const FeatureSet = "ww-features-3"
 
 // Feature namespaces: the first byte hashed for every feature, so that the
 // word "ivory" and the signal "ivory" never share a bucket on purpose.
 const (
 	nsWord     byte = 'w'  // a word of the folded view
 	nsBigram   byte = 'b'  // two adjacent words
-	nsChar     byte = 'c'  // a character n-gram (CJK 1–3, Latin 3–5)
+	nsChar     byte = 'c'  // a character 2- or 3-gram of Han, kana, Thai…
 	nsPinyin   byte = 'y'  // a pinyin syllable of the pinyin view
 	nsSignal   byte = 's'  // a detector signal, alone or with its category
 	nsPrice    byte = 'p'  // price present and its band
@@ -74,12 +74,26 @@ type feature struct {
 type Scratch struct {
 	buf      text.Buffer
 	features []feature
-	arena    []byte  // copies of the views the features point into
-	words    []span  // word spans of the current view
-	runes    []int32 // rune start offsets of the current run
+	arena    []byte // copies of the views the features point into
+
+	// When weights is set (Extractor.score), text features are scored
+	// as they are found instead of recorded: a listing has hundreds, and
+	// storing each with its span costs more than finding it. Only the sum
+	// of their weights, their count and the few heaviest (for Model.Score
+	// to name) are kept.
+	weights   *sparseWeights
+	textSum   float64
+	textCount int
+	top       [topFeatures]heavyText
 }
 
-type span struct{ start, end int32 }
+// heavyText is one of the heaviest text features seen while scoring: its
+// weight and where its text lies in Scratch.arena.
+type heavyText struct {
+	weight     float32
+	ns         byte
+	start, end int32
+}
 
 // Extractor turns a listing and its findings into hashed features. It is
 // immutable and safe for concurrent use.
@@ -88,7 +102,9 @@ type Extractor struct {
 	keyword *policy.LinearModel
 	bits    uint
 	mask    uint32
+	shift   uint // 64 - bits: text features take the top bits of a product
 	seed    uint64
+	starts  [256]uint64 // hashStart of each namespace, computed once
 }
 
 // NewExtractor returns an extractor that hashes features into 2^bits
@@ -98,7 +114,11 @@ type Extractor struct {
 // hand-set weights of the knowledge base become a prior the learned
 // weights correct, which matters where training data is thin.
 func NewExtractor(norm *text.Normalizer, keyword *policy.LinearModel, bits uint, seed uint64) *Extractor {
-	return &Extractor{norm: norm, keyword: keyword, bits: bits, mask: 1<<bits - 1, seed: seed}
+	x := &Extractor{norm: norm, keyword: keyword, bits: bits, mask: 1<<bits - 1, shift: 64 - bits, seed: seed}
+	for ns := range x.starts {
+		x.starts[ns] = x.hashStart(byte(ns))
+	}
+	return x
 }
 
 // FeatureKeyword names the keyword model's log-odds feature.
@@ -122,14 +142,6 @@ func (x *Extractor) hashStart(ns byte) uint64 {
 	return h
 }
 
-func hashBytes(h uint64, b []byte) uint64 {
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= fnvPrime
-	}
-	return h
-}
-
 func hashString(h uint64, s string) uint64 {
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
@@ -148,34 +160,150 @@ func (x *Extractor) bucket(h uint64) uint32 {
 // Extract computes the features of a listing into sc and returns them. The
 // slice is valid until sc's next use.
 func (x *Extractor) Extract(l *wildwarden.Listing, f *detect.Findings, sc *Scratch) []feature {
+	sc.weights = nil
+	x.extract(l, f, sc)
+	// Text features share one unit of weight, so a long description does
+	// not outvote the signals.
+	n := 0
+	for n < len(sc.features) && isText(sc.features[n].ns) {
+		n++
+	}
+	if n > 0 {
+		v := textValue(n)
+		for i := range n {
+			sc.features[i].value = v
+		}
+	}
+	return sc.features
+}
+
+// score is Extract for scoring with weights: it records only the named
+// features (signals, price, kind) and returns them; the text features'
+// weights are summed into sc.textSum, their count into sc.textCount and
+// the heaviest kept in sc.top (by |weight|, the earliest first among
+// equals, as Model.Score ranks them). The text value textValue(textCount)
+// is left to the caller to apply.
+func (x *Extractor) score(l *wildwarden.Listing, f *detect.Findings, weights *sparseWeights, sc *Scratch) []feature {
+	sc.weights = weights
+	sc.textSum, sc.textCount = 0, 0
+	sc.top = [topFeatures]heavyText{}
+	x.extract(l, f, sc)
+	sc.weights = nil
+	return sc.features
+}
+
+// textValue is the value of each of a listing's n text features: together
+// they weigh one unit (in Euclidean norm).
+func textValue(n int) float32 { return float32(1 / math.Sqrt(float64(n))) }
+
+// isText reports whether a namespace holds text features (words, n-grams,
+// pinyin) rather than named ones.
+func isText(ns byte) bool {
+	switch ns &^ nsSellerOf {
+	case nsWord, nsBigram, nsChar, nsPinyin:
+		return true
+	}
+	return false
+}
+
+// extract computes a listing's features into sc: the text features first
+// (recorded or scored, see Scratch.weights), then the named ones.
+func (x *Extractor) extract(l *wildwarden.Listing, f *detect.Findings, sc *Scratch) {
 	sc.features = sc.features[:0]
 	sc.arena = sc.arena[:0]
-	textStart := 0
 	x.textFeatures(l.Title, wildwarden.FieldTitle, groupListing, f, sc)
 	x.textFeatures(l.Description, wildwarden.FieldDescription, groupListing, f, sc)
 	x.textFeatures(l.ImageText, wildwarden.FieldImageText, groupListing, f, sc)
 	x.textFeatures(l.Seller.Name, wildwarden.FieldSellerName, groupSeller, f, sc)
 	x.textFeatures(l.Seller.Description, wildwarden.FieldSellerDescription, groupSeller, f, sc)
-	// Text features share one unit of weight, so a long description does
-	// not outvote the signals.
-	if n := len(sc.features) - textStart; n > 0 {
-		v := float32(1 / math.Sqrt(float64(n)))
-		for i := textStart; i < len(sc.features); i++ {
-			sc.features[i].value = v
-		}
-	}
 	x.signalFeatures(l, f, sc)
 	x.listingFeatures(l, sc)
-	return sc.features
+}
+
+// textScore is the running score of the text features a tokenizer has
+// produced (see Extractor.score). A tokenizer holds it in a local
+// variable, so that its loops keep it in registers, and hands it back
+// with endText when done.
+type textScore struct {
+	sum   float64
+	count int
+	// least is the smallest |weight| among the heaviest features kept: a
+	// feature no heavier is not one of them.
+	least float32
+}
+
+// beginText starts a tokenizer's textScore.
+func (sc *Scratch) beginText() textScore {
+	return textScore{least: abs32(sc.top[topFeatures-1].weight)}
+}
+
+// endText adds a tokenizer's textScore to the listing's.
+func (sc *Scratch) endText(t textScore) {
+	sc.textSum += t.sum
+	sc.textCount += t.count
+}
+
+// addText adds the text feature in bucket index whose text is
+// arena[start:end): recorded, or scored into t when sc.weights is set.
+func (sc *Scratch) addText(t textScore, index uint32, ns byte, start, end int32) textScore {
+	if w := sc.weights; w != nil {
+		v := w.at(index)
+		t.sum += float64(v)
+		t.count++
+		if abs32(v) <= t.least {
+			return t
+		}
+	}
+	t.least = sc.addTextSlow(index, ns, start, end)
+	return t
+}
+
+// addTextSlow is addText's rare path: a feature to record, or one among
+// the heaviest so far. It returns the new textScore.least.
+func (sc *Scratch) addTextSlow(index uint32, ns byte, start, end int32) float32 {
+	if sc.weights == nil {
+		sc.features = append(sc.features, feature{index: index, value: 1, ns: ns, start: start, end: end})
+		return 0
+	}
+	return sc.keepHeavy(heavyText{weight: sc.weights.at(index), ns: ns, start: start, end: end})
+}
+
+func abs32(f float32) float32 { return math.Float32frombits(math.Float32bits(f) &^ (1 << 31)) }
+
+// backChars returns where the character k characters before the one at
+// b[pos] starts, going no further back than floor.
+func backChars(b []byte, floor, pos int32, k int) int32 {
+	for ; k > 0 && pos > floor; k-- {
+		pos--
+		for pos > floor && b[pos]&0xc0 == 0x80 {
+			pos--
+		}
+	}
+	return pos
+}
+
+// keepHeavy inserts t among the heaviest text features, after those of
+// equal weight, dropping the lightest, and returns the smallest |weight|
+// kept.
+func (sc *Scratch) keepHeavy(t heavyText) float32 {
+	aw := abs32(t.weight)
+	for k := range sc.top {
+		if aw > abs32(sc.top[k].weight) {
+			copy(sc.top[k+1:], sc.top[k:topFeatures-1])
+			sc.top[k] = t
+			break
+		}
+	}
+	return abs32(sc.top[topFeatures-1].weight)
 }
 
 func (x *Extractor) addNamed(ns byte, name string, value float32, sc *Scratch) {
-	h := hashString(x.hashStart(ns), name)
+	h := hashString(x.starts[ns], name)
 	sc.features = append(sc.features, feature{index: x.bucket(h), value: value, ns: ns, start: -1, end: -1, name: name})
 }
 
 func (x *Extractor) addNamed2(ns byte, a, b string, sc *Scratch) {
-	h := hashString(x.hashStart(ns), a)
+	h := hashString(x.starts[ns], a)
 	h ^= '|'
 	h *= fnvPrime
 	h = hashString(h, b)
@@ -291,9 +419,8 @@ func (x *Extractor) listingFeatures(l *wildwarden.Listing, sc *Scratch) {
 }
 
 // textFeatures adds the features of one text field: words and word
-// bigrams of the folded view, character n-grams (1–3 for scripts written
-// without spaces, 3–5 inside Latin and other words), and the syllables of
-// the pinyin view.
+// bigrams of the folded view, character 2- and 3-grams of the scripts
+// written without spaces, and pairs of syllables of the pinyin view.
 //
 // The detector's views are used when it kept them (Scratch.KeepViews);
 // otherwise the text is normalized here.
@@ -345,6 +472,14 @@ const (
 	kindSymbol              // an emoji or pictograph: a word of its own
 )
 
+// asciiWordByte marks the ASCII bytes classifyRune calls kindWord.
+var asciiWordByte = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = classifyRune(rune(c)) == kindWord
+	}
+	return t
+}()
+
 func classifyRune(r rune) runeKind {
 	switch {
 	case r < 0x80:
@@ -364,159 +499,210 @@ func classifyRune(r rune) runeKind {
 	return kindSeparator
 }
 
-func (x *Extractor) addSpan(ns byte, start, end int32, sc *Scratch) {
-	h := hashBytes(x.hashStart(ns), sc.arena[start:end])
-	sc.features = append(sc.features, feature{index: x.bucket(h), value: 1, ns: ns, start: start, end: end})
+// Text features are keyed by polynomial hashes of their code points: the
+// key of c_0…c_{n-1} is Σ c_t·polyMul^(n-1-t) (mod 2^64). Tokenizers roll
+// the keys of a run's n-grams along with its last two code points, where
+// hashing every n-gram's bytes afresh costs a multiplication a byte.
+const (
+	polyMul = 0x9e3779b97f4a7c15 // odd, so that no code point is lost
+	pairMul = 0xc2b2ae3d27d4eb4f // combines two keys into a bigram's
+	gramMul = 0xd6e8feb86659fd93 // sets n-grams of each length apart
+	keyMul  = 0xff51afd7ed558ccd // multiplies a key to bucket it
+)
+
+// polyKey returns the key of a string of bytes (its code points when they
+// are ASCII).
+func polyKey(b []byte) uint64 {
+	var k uint64
+	for _, c := range b {
+		k = k*polyMul + uint64(c)
+	}
+	return k
 }
 
-// foldedFeatures tokenizes arena[start:end), a folded view.
+// textSeed is the seed of the text features of namespace ns and n-gram
+// length g (0 for words, bigrams and pinyin): an n-gram and a longer one
+// whose keys happen to be equal still fall apart.
+func (x *Extractor) textSeed(ns byte, g int) uint64 {
+	return x.starts[ns] ^ uint64(g)*gramMul
+}
+
+// textIndex is the bucket of a text feature of the given seed and key:
+// the top bits of the seeded key times an odd constant (multiplicative
+// hashing), one multiplication where the named features' bucket takes
+// three. shift is 64 minus the bits of the bucket index.
+func textIndex(seed, key uint64, shift uint) uint32 {
+	return uint32((key ^ seed) * keyMul >> shift)
+}
+
+// foldedFeatures tokenizes arena[start:end), a folded view, into words
+// (runs of letters and digits, runs of a script written without spaces,
+// single emoji) and adds each word, each pair of adjacent words and the
+// character 2- and 3-grams of the runs of scripts written without spaces.
+//
+// Words of scripts written with spaces get no character n-grams: the
+// folded view has already undone the spellings that hide a word (case,
+// look-alike letters, separators, leetspeak), and on the project's own
+// data (testdata/corpus, cross-validation of classify/traindata) the
+// model scored no worse without their 3- to 5-grams, which were most of
+// a listing's features and of the model's cost.
 func (x *Extractor) foldedFeatures(start, end int32, nsOr byte, sc *Scratch) {
 	b := sc.arena[:end]
-	words := sc.words[:0]
-	i := start
-	for i < end {
-		r, size := utf8.DecodeRune(b[i:])
-		k := classifyRune(r)
-		switch k {
-		case kindSeparator:
-			i += int32(size)
-		case kindSymbol:
-			words = append(words, span{i, i + int32(size)})
-			i += int32(size)
-		case kindWord:
-			j := i + int32(size)
-			for j < end {
-				r2, s2 := utf8.DecodeRune(b[j:])
-				if classifyRune(r2) != kindWord {
-					break
-				}
-				j += int32(s2)
-			}
-			words = append(words, span{i, j})
-			x.wordCharGrams(i, j, nsOr, sc)
-			i = j
-		case kindContinuous:
-			j := i + int32(size)
-			for j < end {
-				r2, s2 := utf8.DecodeRune(b[j:])
-				if classifyRune(r2) != kindContinuous {
-					break
-				}
-				j += int32(s2)
-			}
-			// A run of Han or Thai is one "word" for bigrams with its
-			// neighbours, and its character n-grams carry its meaning.
-			words = append(words, span{i, j})
-			x.runCharGrams(i, j, nsOr, sc)
-			i = j
-		}
-	}
-	for w, s := range words {
-		x.addSpan(nsWord|nsOr, s.start, s.end, sc)
-		if w > 0 {
-			p := words[w-1]
-			h := hashBytes(x.hashStart(nsBigram|nsOr), b[p.start:p.end])
-			h ^= ' '
-			h *= fnvPrime
-			h = hashBytes(h, b[s.start:s.end])
-			// Adjacent words are contiguous apart from separators: name the
-			// bigram by the span that covers both.
-			sc.features = append(sc.features, feature{index: x.bucket(h), value: 1, ns: nsBigram | nsOr, start: p.start, end: s.end})
-		}
-	}
-	sc.words = words
-}
-
-// runCharGrams adds the 1-, 2- and 3-grams of characters of a run of a
-// script written without spaces.
-func (x *Extractor) runCharGrams(start, end int32, nsOr byte, sc *Scratch) {
-	runes := sc.runes[:0]
+	t := sc.beginText()
+	nsW, nsB := nsWord|nsOr, nsBigram|nsOr
+	seedW, seedB := x.textSeed(nsW, 0), x.textSeed(nsB, 0)
+	var prevKey uint64
+	prevStart := int32(-1)
 	for i := start; i < end; {
-		_, size := utf8.DecodeRune(sc.arena[i:end])
-		runes = append(runes, i)
-		i += int32(size)
-	}
-	runes = append(runes, end)
-	n := len(runes) - 1
-	for i := range n {
-		for g := 1; g <= 3 && i+g <= n; g++ {
-			x.addSpan(nsChar|nsOr, runes[i], runes[i+g], sc)
-		}
-	}
-	sc.runes = runes
-}
-
-// maxCharGram is the longest character n-gram inside a word (3 to 5:
-// long enough to carry a stem, short enough to be shared).
-const maxCharGram = 5
-
-// wordCharGrams adds the 3- to maxCharGram-grams of characters of a word, with its
-// boundaries marked, so that inflections and compounds (ivories,
-// ivory-handled) share features. Each n-gram starting at a position is
-// hashed by extending the shorter one, not from scratch.
-func (x *Extractor) wordCharGrams(start, end int32, nsOr byte, sc *Scratch) {
-	runes := sc.runes[:0]
-	for i := start; i < end; {
-		size := int32(1)
-		if sc.arena[i] >= utf8.RuneSelf {
-			_, s := utf8.DecodeRune(sc.arena[i:end])
-			size = int32(s)
-		}
-		runes = append(runes, i)
-		i += size
-	}
-	runes = append(runes, end)
-	n := len(runes) - 1
-	sc.runes = runes
-	if n < 2 {
-		return
-	}
-	ns := nsChar | nsOr
-	seed := x.hashStart(ns)
-	// Positions run from -1 (the start mark) to n (the end mark); the
-	// n-gram [i, j) covers marks and characters alike. The whole word
-	// with both marks is left to the word feature.
-	for i := -1; i < n; i++ {
-		h := seed
-		for j := i + 1; j <= n+1 && j-i <= maxCharGram; j++ {
-			p := j - 1 // the position added
-			if p < 0 || p == n {
-				h ^= ' '
-				h *= fnvPrime
-			} else {
-				h = hashBytes(h, sc.arena[runes[p]:runes[p+1]])
-			}
-			if j-i < 3 || (i < 0 && j > n) {
+		var key uint64
+		var j int32
+		if c := b[i]; c < utf8.RuneSelf {
+			if !asciiWordByte[c] {
+				i++
 				continue
 			}
-			lo, hi := max(i, 0), min(j, n)
-			sc.features = append(sc.features, feature{index: x.bucket(h), value: 1, ns: ns, start: runes[lo], end: runes[hi]})
+			j, key = sc.wordEnd(i, end)
+		} else {
+			r, size := utf8.DecodeRune(b[i:])
+			switch classifyRune(r) {
+			case kindSeparator:
+				i += int32(size)
+				continue
+			case kindSymbol:
+				j, key = i+int32(size), uint64(r)
+			case kindWord:
+				j, key = sc.wordEnd(i, end)
+			case kindContinuous:
+				// A run of Han or Thai is one "word" for bigrams with its
+				// neighbours, and its character n-grams carry its meaning.
+				j, key, t = x.runGrams(t, i, end, nsOr, sc)
+			}
 		}
+		t = sc.addText(t, textIndex(seedW, key, x.shift), nsW, i, j)
+		if prevStart >= 0 {
+			// Adjacent words are contiguous apart from separators: name
+			// the bigram by the span that covers both.
+			t = sc.addText(t, textIndex(seedB, prevKey*pairMul+key, x.shift), nsB, prevStart, j)
+		}
+		prevKey, prevStart = key, i
+		i = j
 	}
+	sc.endText(t)
+}
+
+// wordEnd returns where the word of letters and digits that starts at
+// arena[start] ends, and its key.
+func (sc *Scratch) wordEnd(start, end int32) (int32, uint64) {
+	b := sc.arena[:end]
+	var key uint64
+	j := start
+	for j < end {
+		c := b[j]
+		if c < utf8.RuneSelf {
+			if !asciiWordByte[c] {
+				break
+			}
+			key = key*polyMul + uint64(c)
+			j++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[j:])
+		if classifyRune(r) != kindWord {
+			break
+		}
+		key = key*polyMul + uint64(r)
+		j += int32(size)
+	}
+	return j, key
+}
+
+// polyPow2 is polyMul squared (mod 2^64).
+var polyPow2 = func() uint64 {
+	m := uint64(polyMul)
+	return m * m
+}()
+
+// runGrams reads the run of a script written without spaces that starts
+// at arena[start] and adds its character 2- and 3-grams (single
+// characters of these scripts are the letters of Thai, or Han characters
+// whose meaning the word and its pairs carry already). It returns where
+// the run ends and its key.
+func (x *Extractor) runGrams(t textScore, start, end int32, nsOr byte, sc *Scratch) (int32, uint64, textScore) {
+	b := sc.arena[:end]
+	ns := nsChar | nsOr
+	seed2, seed3 := x.textSeed(ns, 2), x.textSeed(ns, 3)
+	weights, shift, pow2 := sc.weights, x.shift, polyPow2
+	var key, c1, c2 uint64 // the run's key, the two code points before
+	j := start
+	for e := 0; j < end; e++ {
+		r, s := utf8.DecodeRune(b[j:])
+		if classifyRune(r) != kindContinuous {
+			break
+		}
+		c, size := uint64(r), int32(s)
+		key = key*polyMul + c
+		if e >= 1 {
+			k2 := c1*polyMul + c
+			index, heavy := textIndex(seed2, k2, shift), true
+			if weights != nil { // scoring, as in addText
+				w := weights.at(index)
+				t.sum += float64(w)
+				t.count++
+				heavy = abs32(w) > t.least
+			}
+			if heavy {
+				t.least = sc.addTextSlow(index, ns, backChars(b, start, j, 1), j+size)
+			}
+			if e >= 2 {
+				index, heavy := textIndex(seed3, c2*pow2+k2, shift), true
+				if weights != nil { // scoring, as in addText
+					w := weights.at(index)
+					t.sum += float64(w)
+					t.count++
+					heavy = abs32(w) > t.least
+				}
+				if heavy {
+					t.least = sc.addTextSlow(index, ns, backChars(b, start, j, 2), j+size)
+				}
+			}
+		}
+		c2, c1 = c1, c
+		j += size
+	}
+	return j, key, t
 }
 
 // pinyinFeatures adds each pair of adjacent syllables of the pinyin view,
-// so homophones (the same sounds written with other characters) share
-// features; single syllables collide too often to mean anything.
+// with what stands between them (a space between syllables, a bar between
+// words of the text), so homophones (the same sounds written with other
+// characters) share features; single syllables collide too often to mean
+// anything.
 func (x *Extractor) pinyinFeatures(start, end int32, nsOr byte, sc *Scratch) {
-	b := sc.arena
-	prev := span{-1, -1}
+	b := sc.arena[:end]
+	t := sc.beginText()
+	ns := nsPinyin | nsOr
+	seed := x.textSeed(ns, 0)
+	var prevKey, between uint64
+	prevStart := int32(-1)
 	for i := start; i < end; {
-		if b[i] < 'a' || b[i] > 'z' {
+		if c := b[i]; c-'a' > 'z'-'a' {
+			between = between*polyMul + uint64(c)
 			i++
 			continue
 		}
+		var key uint64
 		j := i
-		for j < end && b[j] >= 'a' && b[j] <= 'z' {
-			j++
+		for ; j < end && b[j]-'a' <= 'z'-'a'; j++ {
+			key = key*polyMul + uint64(b[j])
 		}
-		if prev.start >= 0 {
-			h := hashBytes(x.hashStart(nsPinyin|nsOr), b[prev.start:j])
-			sc.features = append(sc.features, feature{index: x.bucket(h), value: 1, ns: nsPinyin | nsOr, start: prev.start, end: j})
+		if prevStart >= 0 {
+			pair := (prevKey*pairMul+between)*pairMul + key
+			t = sc.addText(t, textIndex(seed, pair, x.shift), ns, prevStart, j)
 		}
-		prev = span{i, j}
+		prevKey, prevStart, between = key, i, 0
 		i = j
 	}
+	sc.endText(t)
 }
 
 // featureName names a feature for contributions: its namespace and text.

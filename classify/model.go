@@ -90,6 +90,7 @@ type Training struct {
 type Model struct {
 	Header  Header
 	weights []float32 // 2^Bits buckets
+	sparse  sparseWeights
 	bias    float32
 	version string
 	ext     *Extractor
@@ -100,7 +101,7 @@ var _ policy.Scorer = (*Model)(nil)
 
 // newModel wraps trained weights.
 func newModel(h Header, weights []float32, bias float32) *Model {
-	m := &Model{Header: h, weights: weights, bias: bias}
+	m := &Model{Header: h, weights: weights, sparse: newSparseWeights(weights), bias: bias}
 	m.Bind(nil, nil)
 	return m
 }
@@ -134,11 +135,27 @@ func (m *Model) Version() string { return m.version }
 func (m *Model) Margin(l *wildwarden.Listing, f *detect.Findings) float64 {
 	sc := m.scratch.Get().(*Scratch)
 	defer m.scratch.Put(sc)
-	z := float64(m.bias)
-	for _, ft := range m.ext.Extract(l, f, sc) {
-		z += float64(m.weights[ft.index] * ft.value)
-	}
+	z, _ := m.margin(l, f, sc)
 	return z
+}
+
+// margin scores a listing's features as they are extracted (see
+// Extractor.score) and returns the raw score and the value of each text
+// feature. The named features are left in sc.features, the heaviest text
+// features in sc.top. The score is the dot product of the weights with
+// Extract's features, up to rounding: the text features' weights are
+// summed before they are scaled.
+func (m *Model) margin(l *wildwarden.Listing, f *detect.Findings, sc *Scratch) (z float64, textVal float32) {
+	z = float64(m.bias)
+	named := m.ext.score(l, f, &m.sparse, sc)
+	if sc.textCount > 0 {
+		textVal = textValue(sc.textCount)
+		z += sc.textSum * float64(textVal)
+	}
+	for i := range named {
+		z += float64(m.weights[named[i].index] * named[i].value)
+	}
+	return z, textVal
 }
 
 // Probability is the calibrated probability of a raw margin.
@@ -150,32 +167,45 @@ func (m *Model) Probability(z float64) float64 {
 // topFeatures is how many text features Score names besides the signals.
 const topFeatures = 3
 
-// Score implements policy.Scorer: the calibrated probability, and what the
-// features added to the calibrated log-odds. Contributions are keyed by
-// signal name (so the verdict's signals carry the model's weight for
-// them) and by the few text features that weighed most ("word:ivory",
-// "chars:象牙").
 // ReadsText tells the engine that the model reads the normalized text, so
 // the detector keeps its views for it instead of the model normalizing the
 // text a second time.
 func (m *Model) ReadsText() bool { return true }
 
+// Score implements policy.Scorer: the calibrated probability, and what the
+// features added to the calibrated log-odds. Contributions are keyed by
+// signal name (so the verdict's signals carry the model's weight for
+// them) and by the few text features that weighed most ("word:ivory",
+// "chars:象牙").
 func (m *Model) Score(l *wildwarden.Listing, f *detect.Findings) (float64, map[string]float64) {
 	sc := m.scratch.Get().(*Scratch)
 	defer m.scratch.Put(sc)
 	a := m.Header.Calibration.A
-	z := float64(m.bias)
-	feats := m.ext.Extract(l, f, sc)
+	z, textVal := m.margin(l, f, sc)
 	contrib := make(map[string]float64, 8)
-	var top [topFeatures]int
-	var topW [topFeatures]float64
-	for i := range top {
-		top[i] = -1
+	// The features that weighed most, by |contribution|, the earliest
+	// first among equals: text features come before the named ones, and
+	// sc.top holds the heaviest text features in that order already.
+	var top [topFeatures]feature
+	var topW [topFeatures]float64 // their contributions, 0 for none
+	keep := func(ft feature, w float64) {
+		for k := range top {
+			if math.Abs(w) > math.Abs(topW[k]) {
+				copy(top[k+1:], top[k:topFeatures-1])
+				copy(topW[k+1:], topW[k:topFeatures-1])
+				top[k], topW[k] = ft, w
+				return
+			}
+		}
 	}
-	for i := range feats {
-		ft := &feats[i]
+	for _, t := range sc.top {
+		if t.weight != 0 {
+			keep(feature{ns: t.ns, start: t.start, end: t.end}, float64(t.weight*textVal))
+		}
+	}
+	for i := range sc.features {
+		ft := &sc.features[i]
 		w := float64(m.weights[ft.index] * ft.value)
-		z += w
 		if w == 0 {
 			continue
 		}
@@ -185,20 +215,11 @@ func (m *Model) Score(l *wildwarden.Listing, f *detect.Findings) (float64, map[s
 			contrib[ft.name] += a * w
 			continue
 		}
-		// Keep the largest |w| text features.
-		aw := math.Abs(w)
-		for k := range top {
-			if top[k] < 0 || aw > topW[k] {
-				copy(top[k+1:], top[k:topFeatures-1])
-				copy(topW[k+1:], topW[k:topFeatures-1])
-				top[k], topW[k] = i, aw
-				break
-			}
-		}
+		keep(*ft, w)
 	}
-	for _, i := range top {
-		if i >= 0 {
-			contrib[sc.featureName(&feats[i])] += a * float64(m.weights[feats[i].index]*feats[i].value)
+	for k := range top {
+		if topW[k] != 0 {
+			contrib[sc.featureName(&top[k])] += a * topW[k]
 		}
 	}
 	contrib[policy.FeatureBias] = a*float64(m.bias) + m.Header.Calibration.B

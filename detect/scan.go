@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"bytes"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -45,6 +44,15 @@ type Scratch struct {
 	// the findings, for a scorer that reads the text (the learned model)
 	// and should not normalize it again.
 	KeepViews bool
+	kept      []byte // the kept views' bytes, reused from listing to listing
+}
+
+// keep copies a view for the findings into the scratch. A slice returned
+// earlier stays valid when kept grows: it holds on to the old array.
+func (sc *Scratch) keep(view []byte) []byte {
+	start := len(sc.kept)
+	sc.kept = append(sc.kept, view...)
+	return sc.kept[start:len(sc.kept):len(sc.kept)]
 }
 
 // FieldView is the normalized text of one field, kept when asked for.
@@ -90,7 +98,7 @@ func (f *Findings) count(name string) int {
 // Detect finds the signals in a listing's text fields.
 func (d *Detector) Detect(l *wildwarden.Listing, sc *Scratch) *Findings {
 	f := &sc.findings
-	f.Evidence, f.Views = f.Evidence[:0], f.Views[:0]
+	f.Evidence, f.Views, sc.kept = f.Evidence[:0], f.Views[:0], sc.kept[:0]
 	chinese := l.Lang == "" || strings.HasPrefix(strings.ToLower(l.Lang), "zh")
 	for _, field := range l.TextFields() {
 		d.detectField(field, chinese, sc, f)
@@ -111,10 +119,10 @@ func (d *Detector) detectField(field wildwarden.TextField, chinese bool, sc *Scr
 	hits := sc.hits[:0]
 	folded := &views[0]
 	if sc.KeepViews {
-		fv := FieldView{Field: field.Name, Folded: bytes.Clone(folded.Text)}
+		fv := FieldView{Field: field.Name, Folded: sc.keep(folded.Text)}
 		for i := range views {
 			if views[i].Name == text.ViewPinyin {
-				fv.Pinyin = bytes.Clone(views[i].Text)
+				fv.Pinyin = sc.keep(views[i].Text)
 			}
 		}
 		f.Views = append(f.Views, fv)
