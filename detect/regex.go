@@ -160,12 +160,6 @@ func startsWithBoundary(re *syntax.Regexp) bool {
 }
 
 // present is the set of bytes in a text, computed once per text.
-func present(text []byte) (b bitset) {
-	for _, c := range text {
-		b.add(c)
-	}
-	return b
-}
 
 // regexSet runs the cue expressions over a text: the anchored ones in one
 // pass, at the bytes they can begin with; the others whole, when the text
@@ -181,7 +175,32 @@ type regexSet struct {
 	// wideFirst holds every non-ASCII rune an anchored expression can begin
 	// with, so that a CJK character is decoded once and ruled out at once;
 	// nil when some expression begins with too wide a range to list.
-	wideFirst map[rune]bool
+	wideFirst *runeSet
+}
+
+// runeSet is a set of runes: a bit each for the Basic Multilingual Plane,
+// a map beyond it.
+type runeSet struct {
+	bmp    [0x10000 / 64]uint64
+	beyond map[rune]bool
+}
+
+func (s *runeSet) add(r rune) {
+	if r < 0x10000 {
+		s.bmp[r>>6] |= 1 << (r & 63)
+		return
+	}
+	if s.beyond == nil {
+		s.beyond = map[rune]bool{}
+	}
+	s.beyond[r] = true
+}
+
+func (s *runeSet) has(r rune) bool {
+	if r < 0x10000 {
+		return s.bmp[r>>6]&(1<<(r&63)) != 0
+	}
+	return s.beyond[r]
 }
 
 func newRegexSet(cues []regexCue) *regexSet {
@@ -233,7 +252,7 @@ func newRegexSet(cues []regexCue) *regexSet {
 			}
 		}
 	}
-	rs.wideFirst = map[rune]bool{}
+	rs.wideFirst = new(runeSet)
 	for _, i := range anchoredIndices(cues) {
 		r := cues[i].firstRunes
 		for k := 0; k+1 < len(r) && rs.wideFirst != nil; k += 2 {
@@ -244,7 +263,7 @@ func newRegexSet(cues []regexCue) *regexSet {
 				rs.wideFirst = nil // too wide to list: check each expression
 			default:
 				for c := lo; c <= hi; c++ {
-					rs.wideFirst[c] = true
+					rs.wideFirst.add(c)
 				}
 			}
 		}
@@ -293,7 +312,7 @@ func (rs *regexSet) findAll(text []byte, fn func(rc *regexCue, start, end int)) 
 			continue
 		}
 		if c >= utf8.RuneSelf && rs.wideFirst != nil {
-			if r, _ := utf8.DecodeRune(text[i:]); !rs.wideFirst[r] {
+			if r, _ := utf8.DecodeRune(text[i:]); !rs.wideFirst.has(r) {
 				continue
 			}
 		}
@@ -630,4 +649,12 @@ func caseVariants(b byte) []byte {
 		return []byte{b, b + 32}
 	}
 	return []byte{b}
+}
+
+// present returns the set of bytes in text.
+func present(text []byte) (b bitset) {
+	for _, c := range text {
+		b.add(c)
+	}
+	return b
 }
