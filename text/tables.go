@@ -135,6 +135,10 @@ func foldRuneSlow(r rune) (uint8, string) {
 		return classDrop, ""
 	}
 	s = strings.ToLower(s)
+	// Letters with a stroke have no decomposition, but a reader sees the
+	// base letter with a mark on it, as with any diacritic: Vietnamese
+	// đồng is dong, Polish łój is loj.
+	s = strokeLetters.Replace(s)
 	// Look-alike letters from other scripts to their Latin skeleton.
 	var out strings.Builder
 	for _, c := range s {
@@ -174,6 +178,10 @@ func foldRuneSlow(r rune) (uint8, string) {
 	}
 	return classOther, s
 }
+
+// strokeLetters folds the letters with a stroke or slash, which Unicode
+// does not decompose, to their base letters.
+var strokeLetters = strings.NewReplacer("đ", "d", "ł", "l", "ø", "o", "ħ", "h", "ŧ", "t", "ƀ", "b", "ɨ", "i", "ƶ", "z", "ǥ", "g")
 
 // isPictograph reports whether r is an emoji-like pictograph.
 func isPictograph(r rune) bool {

@@ -255,3 +255,11 @@ func FuzzLatinPath(f *testing.F) {
 		}
 	})
 }
+
+func TestStrokeLettersFold(t *testing.T) {
+	for in, want := range map[string]string{"Đồi mồi": "doi moi", "łój": "loj", "Ørn": "orn", "Ħal Far": "hal far"} {
+		if got := Fold(testNormalizer, in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
