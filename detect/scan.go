@@ -188,6 +188,12 @@ func (d *Detector) detectField(field wildwarden.TextField, chinese bool, sc *Scr
 	d.appendEvidence(field, hits, f)
 }
 
+// keptCue is where a cue hit that stands was found.
+type keptCue struct {
+	ostart, oend int
+	cue          int
+}
+
 // resolveField decides which hits stand: masks (colour phrases, false
 // friends) hide the terms inside them, the longest term wins, pinyin counts
 // only where the characters are not the term itself, colour words beside
@@ -237,6 +243,7 @@ func (d *Detector) resolveField(hits []hit) {
 	}
 	// The rules below compare a hit with the term hits only.
 	terms := make([]int32, 0, 16)
+	cuesKept := make([]keptCue, 0, 16)
 	for j := range hits {
 		if hits[j].pat.term >= 0 {
 			terms = append(terms, int32(j))
@@ -274,10 +281,14 @@ func (d *Detector) resolveField(hits []hit) {
 			}
 		}
 		// Two rows of one cue at one place (whatsapp, whats app): keep one.
-		for j := 0; j < i && h.pat.cue >= 0 && !h.drop; j++ {
-			o := &hits[j]
-			if o.pat.cue >= 0 && !o.drop && o.ostart == h.ostart && o.oend == h.oend && d.kb.Cues[o.pat.cue].Cue == d.kb.Cues[h.pat.cue].Cue {
-				h.drop = true
+		// The cue hits kept so far are listed apart: comparing with every
+		// earlier hit made long texts quadratic in their hits.
+		if h.pat.cue >= 0 && !h.drop {
+			for _, o := range cuesKept {
+				if o.ostart == h.ostart && o.oend == h.oend && d.kb.Cues[o.cue].Cue == d.kb.Cues[h.pat.cue].Cue {
+					h.drop = true
+					break
+				}
 			}
 		}
 		// The leet view counts only where the folded view found nothing.
@@ -292,6 +303,9 @@ func (d *Detector) resolveField(hits []hit) {
 					break
 				}
 			}
+		}
+		if h.pat.cue >= 0 && !h.drop {
+			cuesKept = append(cuesKept, keptCue{ostart: h.ostart, oend: h.oend, cue: h.pat.cue})
 		}
 	}
 	// A weak term or a homophone right beside a product form is meant.
