@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wildwarden/wildwarden"
@@ -21,10 +22,16 @@ const (
 const maxFormBytes = 64 << 10
 
 // dummyHash is verified when a user name is unknown, so that the answer
-// takes as long as for a known name.
-var dummyHash, _ = HashPassword("not a password of anyone")
+// takes as long as for a known name. It is made when the console's routes
+// are: hashing at package initialization cost every command of the binary
+// (scan, explain…) an argon2 hash and its 19 MB at start.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("not a password of anyone")
+	return h
+})
 
 func (c *Console) routes() {
+	dummyHash() // made before the first sign-in, which it must not slow
 	m := http.NewServeMux()
 	c.mux = m
 	m.Handle("GET /static/", c.static)
@@ -183,7 +190,7 @@ func (c *Console) authenticate(ctx context.Context, tenantRef, userName, passwor
 		}
 	}
 	if user == nil || user.PasswordHash == "" {
-		_, _ = VerifyPassword(dummyHash, password) // same time as a real check
+		_, _ = VerifyPassword(dummyHash(), password) // same time as a real check
 		return nil, errSignIn
 	}
 	ok, err := VerifyPassword(user.PasswordHash, password)
