@@ -2,6 +2,7 @@ package detect
 
 import (
 	"bytes"
+	"math/bits"
 	"regexp"
 	"regexp/syntax"
 	"strings"
@@ -37,6 +38,9 @@ type bitset [4]uint64
 
 func (b *bitset) add(c byte)           { b[c>>6] |= 1 << (c & 63) }
 func (b *bitset) meets(o *bitset) bool { return b[0]&o[0]|b[1]&o[1]|b[2]&o[2]|b[3]&o[3] != 0 }
+func (b *bitset) within(o *bitset) bool {
+	return b[0]&^o[0]|b[1]&^o[1]|b[2]&^o[2]|b[3]&^o[3] == 0
+}
 func bitsetOf(s *byteSet) (b bitset) {
 	for c, in := range s {
 		if in {
@@ -283,19 +287,14 @@ func anchoredIndices(cues []regexCue) []int {
 
 // findAll calls fn with the cue and span of each match in text.
 func (rs *regexSet) findAll(text []byte, fn func(rc *regexCue, start, end int)) {
-	// The text's bytes, for the need prefilter, computed when first asked.
-	var in bitset
-	known := false
-	meets := func(rc *regexCue) bool {
-		if !known {
-			in, known = present(text), true
-		}
-		return rc.need.meets(&in)
-	}
+	// The need prefilter: whether the text holds a byte the expression
+	// needs, each byte looked for once, when first asked about. (Written
+	// out at each use below: as a method it would not be inlined.)
+	bk := byteKnowledge{text: text}
 	if len(rs.unanchored) > 0 {
 		for _, i := range rs.unanchored {
 			rc := &rs.cues[i]
-			if !meets(rc) {
+			if !(rc.need.meets(&bk.has) || !rc.need.within(&bk.known) && bk.lookUp(&rc.need)) {
 				continue
 			}
 			for _, loc := range rc.re.FindAllIndex(text, -1) {
@@ -329,7 +328,7 @@ func (rs *regexSet) findAll(text []byte, fn func(rc *regexCue, start, end int)) 
 		window := text[i:min(len(text), i+regexWindow)]
 		for _, k := range list {
 			rc := &rs.cues[k]
-			if k < 64 && i < busyUntil[k] || !meets(rc) {
+			if k < 64 && i < busyUntil[k] || !(rc.need.meets(&bk.has) || !rc.need.within(&bk.known) && bk.lookUp(&rc.need)) {
 				continue
 			}
 			if rc.boundary && i > 0 && isWord(p) && isWord(c) {
@@ -346,6 +345,30 @@ func (rs *regexSet) findAll(text []byte, fn func(rc *regexCue, start, end int)) 
 			}
 		}
 	}
+}
+
+// byteKnowledge is what is known of which bytes a text holds. The need
+// sets of the cue expressions are a few bytes each: looking for those with
+// bytes.IndexByte, once each, is quicker than listing every byte of every
+// text.
+type byteKnowledge struct {
+	text       []byte
+	known, has bitset
+}
+
+// lookUp looks for the bytes of need not looked for yet.
+func (k *byteKnowledge) lookUp(need *bitset) bool {
+	for w := range need {
+		for rest := need[w] &^ k.known[w]; rest != 0; rest &= rest - 1 {
+			bit := uint(bits.TrailingZeros64(rest))
+			k.known[w] |= 1 << bit
+			if bytes.IndexByte(k.text, byte(w*64)+byte(bit)) >= 0 {
+				k.has[w] |= 1 << bit
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
@@ -649,12 +672,4 @@ func caseVariants(b byte) []byte {
 		return []byte{b, b + 32}
 	}
 	return []byte{b}
-}
-
-// present returns the set of bytes in text.
-func present(text []byte) (b bitset) {
-	for _, c := range text {
-		b.add(c)
-	}
-	return b
 }

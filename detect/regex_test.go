@@ -20,6 +20,7 @@ func TestRegexPrefilter(t *testing.T) {
 		`\b\d{8,15}\b`,
 		`\b(circa|c\.|ca\.|dated|made in)\s?(1[5-8]\d\d)\b`,
 		`(?i)(wechat|weixin|vx|wx|v信|微信)[\s:：]*[a-z][a-z0-9_-]{5,19}`,
+		`(^|[^a-z0-9._%+-])@[a-z0-9_.]{3,30}`,
 	}
 	texts := []string{
 		"price $200 or ¥1,500 rmb, 1200元 and 300 usd",
@@ -29,6 +30,7 @@ func TestRegexPrefilter(t *testing.T) {
 		"us$5 $$9",
 		"mail me: abc.def@example.com or rm 200, id 1234567890 x123456789",
 		"carved circa 1850, made in 1799; ca.1600 wechat: abcdef1 微信 zz12345 vx:qwerty",
+		"dm @ivory_shop or ig @carver99 for 1850 pieces",
 	}
 	for _, expr := range exprs {
 		rc, err := newRegexCue(0, expr)
@@ -47,6 +49,31 @@ func TestRegexPrefilter(t *testing.T) {
 			}
 			if !slices.Equal(got, want) {
 				t.Errorf("%s on %q: got %v, want %v", expr, text, got, want)
+			}
+		}
+	}
+	// All at once: the expressions share what is known of the text's bytes.
+	var cues []regexCue
+	for i, expr := range exprs {
+		rc, err := newRegexCue(i, expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cues = append(cues, rc)
+	}
+	set := newRegexSet(cues)
+	for _, text := range texts {
+		got := map[int][][2]int{}
+		set.findAll([]byte(text), func(rc *regexCue, s, e int) { got[rc.cue] = append(got[rc.cue], [2]int{s, e}) })
+		for i, expr := range exprs {
+			var want [][2]int
+			for _, loc := range regexp.MustCompile(expr).FindAllStringIndex(text, -1) {
+				if loc[0] < loc[1] {
+					want = append(want, [2]int{loc[0], loc[1]})
+				}
+			}
+			if !slices.Equal(got[i], want) {
+				t.Errorf("in one set, %s on %q: got %v, want %v", expr, text, got[i], want)
 			}
 		}
 	}

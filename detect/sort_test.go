@@ -50,30 +50,3 @@ func TestRuneCounter(t *testing.T) {
 		}
 	}
 }
-
-func TestPresent(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 10))
-	for range 200 {
-		text := make([]byte, rng.IntN(300))
-		for i := range text {
-			text[i] = byte(rng.IntN(256))
-		}
-		var want bitset
-		for _, c := range text {
-			want.add(c)
-		}
-		if got := present(text); got != want {
-			t.Fatalf("present(%q) = %x, want %x", text, got, want)
-		}
-	}
-}
-
-func BenchmarkPresent(b *testing.B) {
-	text := []byte("Vintage carved bangle, excellent condition. Ships worldwide; message me for the price 老白塑料 and more photos.")
-	b.SetBytes(int64(len(text)))
-	var sink bitset
-	for b.Loop() {
-		sink = present(text)
-	}
-	_ = sink
-}
