@@ -253,17 +253,20 @@ func New(c *Config, k *kb.KB) *Policy {
 // Decide fills the verdict's score, decision, categories, species, signals
 // and reason.
 func (p *Policy) Decide(l *wildwarden.Listing, f *detect.Findings, score float64, contrib map[string]float64) *wildwarden.Verdict {
+	return p.DecideSignals(l, f, score, contrib, true)
+}
+
+// DecideSignals is Decide, with a choice: when allowSignals is false, an
+// allow verdict lists no signals (unless a shadow rule would have changed
+// it), and they are not copied at all. A bulk scan that writes only the
+// flagged verdicts' evidence saves the copy for nearly every listing.
+func (p *Policy) DecideSignals(l *wildwarden.Listing, f *detect.Findings, score float64, contrib map[string]float64, allowSignals bool) *wildwarden.Verdict {
 	v := &wildwarden.Verdict{ID: l.ID, Score: round(score), Categories: noCategories, Species: noSpecies, Signals: noSignals}
 	product := HasProduct(f)
-	if len(f.Evidence) > 0 {
-		v.Signals = make([]wildwarden.Signal, 0, len(f.Evidence))
-	}
-	for _, e := range f.Evidence {
-		s := e.Signal
-		s.Weight = round(contrib[s.Name])
-		v.Signals = append(v.Signals, s)
-		if s.Category != "" && productOrAnimal(s.Name) && !slices.Contains(v.Categories, s.Category) {
-			v.Categories = append(v.Categories, s.Category)
+	for i := range f.Evidence {
+		e := &f.Evidence[i]
+		if e.Category != "" && productOrAnimal(e.Name) && !slices.Contains(v.Categories, e.Category) {
+			v.Categories = append(v.Categories, e.Category)
 		}
 	}
 	sort.Strings(v.Categories)
@@ -299,6 +302,14 @@ func (p *Policy) Decide(l *wildwarden.Listing, f *detect.Findings, score float64
 		}
 		v.Decision = d
 		ruleReasons = append(ruleReasons, r.Reason)
+	}
+	if len(f.Evidence) > 0 && (allowSignals || v.Decision != wildwarden.Allow || len(v.Shadow) > 0) {
+		v.Signals = make([]wildwarden.Signal, 0, len(f.Evidence))
+		for _, e := range f.Evidence {
+			s := e.Signal
+			s.Weight = round(contrib[s.Name])
+			v.Signals = append(v.Signals, s)
+		}
 	}
 	v.Reason = p.reason(v, f, ruleReasons)
 	return v

@@ -129,3 +129,47 @@ func TestScoreSumsFeatures(t *testing.T) {
 		}
 	}
 }
+
+// TestDecideSignals checks that leaving out allow verdicts' signals
+// changes nothing else, and nothing at all for flagged verdicts.
+func TestDecideSignals(t *testing.T) {
+	k, err := kb.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := detect.New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, m := New(cfg, k), NewKeywordModel(k)
+	price := 20.0
+	for _, l := range []wildwarden.Listing{
+		{ID: "allow", Title: "oak chair for sale, DM me", Price: &price},
+		{ID: "block", Title: "老白塑料手镯 出 加V 私聊"},
+	} {
+		var sc detect.Scratch
+		f := d.Detect(&l, &sc)
+		score, contrib := m.Score(&l, f)
+		all, lean := p.Decide(&l, f, score, contrib), p.DecideSignals(&l, f, score, contrib, false)
+		if len(all.Signals) == 0 || (all.Decision == wildwarden.Allow) != (l.ID == "allow") {
+			t.Fatalf("%s: decided %s with %d signals: not the case this test needs", l.ID, all.Decision, len(all.Signals))
+		}
+		if all.Decision == wildwarden.Allow && len(lean.Signals) != 0 {
+			t.Errorf("%s: the allow verdict kept %d signals", l.ID, len(lean.Signals))
+		}
+		if all.Decision != wildwarden.Allow && len(lean.Signals) != len(all.Signals) {
+			t.Errorf("%s: the flagged verdict has %d signals, not %d", l.ID, len(lean.Signals), len(all.Signals))
+		}
+		lean.Signals = all.Signals
+		if a, b := string(all.AppendJSON(nil)), string(lean.AppendJSON(nil)); a != b {
+			t.Errorf("%s: verdicts differ beyond the signals:\n%s\n%s", l.ID, a, b)
+		}
+	}
+	if v := p.DecideSignals(&wildwarden.Listing{ID: "x", Title: "oak chair"}, &detect.Findings{}, 0.01, nil, false); v.Decision != wildwarden.Allow {
+		t.Errorf("nothing found: %s", v.Decision)
+	}
+}

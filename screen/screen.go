@@ -21,6 +21,10 @@ type Options struct {
 	PolicyPath string // a policy YAML file
 	// Scorer replaces the keyword model, e.g. with a learned classifier.
 	Scorer policy.Scorer
+	// DropAllowSignals makes allow verdicts list no signals (see
+	// policy.DecideSignals): for bulk scans that show evidence only for
+	// flagged listings.
+	DropAllowSignals bool
 }
 
 // Engine screens listings.
@@ -33,6 +37,7 @@ type Engine struct {
 	// scorerReadsText: the scorer reads the normalized text (the learned
 	// model), so the detector keeps its views for it.
 	scorerReadsText bool
+	allowSignals    bool // allow verdicts list their signals
 }
 
 // New builds an engine.
@@ -54,7 +59,7 @@ func NewFromKB(k *kb.KB, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{kb: k, detector: d, scorer: opts.Scorer, policy: policy.New(cfg, k)}
+	e := &Engine{kb: k, detector: d, scorer: opts.Scorer, policy: policy.New(cfg, k), allowSignals: !opts.DropAllowSignals}
 	if e.scorer == nil {
 		e.scorer = policy.NewKeywordModel(k)
 	}
@@ -103,7 +108,7 @@ func (e *Engine) ScreenWith(l *wildwarden.Listing, extra []detect.Evidence) *wil
 	f := e.detector.Detect(l, sc)
 	f.Evidence = append(f.Evidence, extra...)
 	score, contrib := e.scorer.Score(l, f)
-	v := e.policy.Decide(l, f, score, contrib)
+	v := e.policy.DecideSignals(l, f, score, contrib, e.allowSignals)
 	e.scratch.Put(sc) // the findings are copied into the verdict
 	v.KBVersion, v.ModelVersion = e.Versions()
 	return v

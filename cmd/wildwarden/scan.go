@@ -33,6 +33,7 @@ const exitSkipped = 3
 // engineFlags are the flags of every command that makes verdicts.
 type engineFlags struct {
 	kbDir, policyPath, modelPath string
+	dropAllowSignals             bool // set by scan --signals flagged, not a flag of its own
 }
 
 func (f *engineFlags) register(cmd *cobra.Command) {
@@ -42,7 +43,7 @@ func (f *engineFlags) register(cmd *cobra.Command) {
 }
 
 func (f *engineFlags) engine() (*screen.Engine, error) {
-	opts := screen.Options{KBDir: f.kbDir, PolicyPath: f.policyPath}
+	opts := screen.Options{KBDir: f.kbDir, PolicyPath: f.policyPath, DropAllowSignals: f.dropAllowSignals}
 	scorer, err := loadScorer(f.modelPath, f.kbDir)
 	if err != nil {
 		return nil, err
@@ -195,6 +196,7 @@ func runScan(cmd *cobra.Command, args []string, o *scanOptions) error {
 		return fmt.Errorf("--signals %q: want %q or %q", o.signals, signalsFlagged, signalsAll)
 	}
 	allSignals := o.signals == signalsAll
+	o.dropAllowSignals = !allSignals // the engine need not even copy them
 	engine, err := o.engine()
 	if err != nil {
 		return err
