@@ -257,9 +257,12 @@ func (p *Policy) Decide(l *wildwarden.Listing, f *detect.Findings, score float64
 }
 
 // DecideSignals is Decide, with a choice: when allowSignals is false, an
-// allow verdict lists no signals (unless a shadow rule would have changed
-// it), and they are not copied at all. A bulk scan that writes only the
-// flagged verdicts' evidence saves the copy for nearly every listing.
+// allow verdict whose signals are all offer context (sale wording, a price,
+// contact, a live animal, a claim of authenticity: what ordinary listings
+// say) lists none, and they are not copied at all. A bulk scan saves the
+// copy for nearly every listing. Allow verdicts with any other signal (a
+// product judged lawful or an imitation, a colour word, a false friend)
+// and those a shadow rule would have changed keep theirs.
 func (p *Policy) DecideSignals(l *wildwarden.Listing, f *detect.Findings, score float64, contrib map[string]float64, allowSignals bool) *wildwarden.Verdict {
 	v := &wildwarden.Verdict{ID: l.ID, Score: round(score), Categories: noCategories, Species: noSpecies, Signals: noSignals}
 	product := HasProduct(f)
@@ -303,7 +306,7 @@ func (p *Policy) DecideSignals(l *wildwarden.Listing, f *detect.Findings, score 
 		v.Decision = d
 		ruleReasons = append(ruleReasons, r.Reason)
 	}
-	if len(f.Evidence) > 0 && (allowSignals || v.Decision != wildwarden.Allow || len(v.Shadow) > 0) {
+	if len(f.Evidence) > 0 && (allowSignals || v.Decision != wildwarden.Allow || len(v.Shadow) > 0 || !offerOnly(f)) {
 		v.Signals = make([]wildwarden.Signal, 0, len(f.Evidence))
 		for _, e := range f.Evidence {
 			s := e.Signal
@@ -313,6 +316,18 @@ func (p *Policy) DecideSignals(l *wildwarden.Listing, f *detect.Findings, score 
 	}
 	v.Reason = p.reason(v, f, ruleReasons)
 	return v
+}
+
+// offerOnly reports whether every signal found is offer context.
+func offerOnly(f *detect.Findings) bool {
+	for i := range f.Evidence {
+		switch f.Evidence[i].Name {
+		case detect.SigSaleIntent, detect.SigPrice, detect.SigContact, detect.SigLive, detect.SigAuthentic:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func productOrAnimal(name string) bool {

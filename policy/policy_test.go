@@ -150,19 +150,20 @@ func TestDecideSignals(t *testing.T) {
 	for _, l := range []wildwarden.Listing{
 		{ID: "allow", Title: "oak chair for sale, DM me", Price: &price},
 		{ID: "block", Title: "老白塑料手镯 出 加V 私聊"},
+		{ID: "allow-colour", Title: "ivory white lace wedding dress for sale", Price: &price},
 	} {
 		var sc detect.Scratch
 		f := d.Detect(&l, &sc)
 		score, contrib := m.Score(&l, f)
 		all, lean := p.Decide(&l, f, score, contrib), p.DecideSignals(&l, f, score, contrib, false)
-		if len(all.Signals) == 0 || (all.Decision == wildwarden.Allow) != (l.ID == "allow") {
+		if len(all.Signals) == 0 || (all.Decision == wildwarden.Allow) != strings.HasPrefix(l.ID, "allow") {
 			t.Fatalf("%s: decided %s with %d signals: not the case this test needs", l.ID, all.Decision, len(all.Signals))
 		}
-		if all.Decision == wildwarden.Allow && len(lean.Signals) != 0 {
+		// Only the offer context of an allow verdict is left out.
+		if wantNone := l.ID == "allow"; wantNone && len(lean.Signals) != 0 {
 			t.Errorf("%s: the allow verdict kept %d signals", l.ID, len(lean.Signals))
-		}
-		if all.Decision != wildwarden.Allow && len(lean.Signals) != len(all.Signals) {
-			t.Errorf("%s: the flagged verdict has %d signals, not %d", l.ID, len(lean.Signals), len(all.Signals))
+		} else if !wantNone && len(lean.Signals) != len(all.Signals) {
+			t.Errorf("%s: %d signals, not %d", l.ID, len(lean.Signals), len(all.Signals))
 		}
 		lean.Signals = all.Signals
 		if a, b := string(all.AppendJSON(nil)), string(lean.AppendJSON(nil)); a != b {

@@ -78,10 +78,12 @@ Malformed lines are reported on standard error with their file and line number
 and skipped; the scan goes on. The exit status is 0 when every line was
 screened, 3 when some lines were skipped, 1 on any other failure.
 
-Review and block verdicts list every signal with its evidence. Allow
-verdicts list none unless --signals all is given: what a text mentions in
-passing (a price, "for sale") is noise beside millions of ordinary
-listings, and leaving it out makes the output about a third of the size.`,
+Review and block verdicts list every signal with its evidence, and so do
+allow verdicts that found something (a product judged lawful or an
+imitation, a colour word, a false friend). An allow verdict whose only
+signals are offer context (sale wording, a price, contact) lists none
+unless --signals all is given: beside millions of ordinary listings that
+is noise, and leaving it out makes the output about a third of the size.`,
 		Example: `  wildwarden scan examples/listings.jsonl
   wildwarden scan -o verdicts.csv --format csv dump.jsonl.gz
   cat dump.jsonl | wildwarden scan --workers 2 - > verdicts.jsonl`,
@@ -96,7 +98,7 @@ listings, and leaving it out makes the output about a third of the size.`,
 	cmd.Flags().IntVar(&o.maxLine, "max-line", listings.DefaultMaxLine, "longest input line in bytes; longer lines are reported and skipped")
 	cmd.Flags().BoolVar(&o.noProgress, "no-progress", false, "no progress bar even on a terminal")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no summary")
-	cmd.Flags().StringVar(&o.signals, "signals", signalsFlagged, `which verdicts list their signals: "flagged" (review and block verdicts, and allow verdicts a shadow rule would have changed) or "all" (allow verdicts too: the context cues that did not make a case)`)
+	cmd.Flags().StringVar(&o.signals, "signals", signalsFlagged, `which verdicts list their signals: "flagged" (all but allow verdicts whose signals are only offer context: sale wording, a price, contact) or "all"`)
 	o.images.register(cmd, false) // off by default: fetching images is slow
 	cmd.Flags().StringVar(&o.images.db, "db", "", "with --images, match images against the banks in this SQLite database")
 	cmd.Flags().StringVar(&o.images.tenant, "tenant", firstTenant, "with --db, whose banks (tenant name or ID)")
@@ -195,8 +197,7 @@ func runScan(cmd *cobra.Command, args []string, o *scanOptions) error {
 	if o.signals != signalsFlagged && o.signals != signalsAll {
 		return fmt.Errorf("--signals %q: want %q or %q", o.signals, signalsFlagged, signalsAll)
 	}
-	allSignals := o.signals == signalsAll
-	o.dropAllowSignals = !allSignals // the engine need not even copy them
+	o.dropAllowSignals = o.signals == signalsFlagged
 	engine, err := o.engine()
 	if err != nil {
 		return err
@@ -241,7 +242,7 @@ func runScan(cmd *cobra.Command, args []string, o *scanOptions) error {
 		go func() {
 			defer wg.Done()
 			for b := range batches {
-				screenBatch(engine, images, b, outFormat, allSignals)
+				screenBatch(engine, images, b, outFormat)
 				done <- b
 			}
 		}()
@@ -414,7 +415,7 @@ const (
 	signalsAll     = "all"
 )
 
-func screenBatch(engine *screen.Engine, images *imageScan, b *scanBatch, format listings.Format, allSignals bool) {
+func screenBatch(engine *screen.Engine, images *imageScan, b *scanBatch, format listings.Format) {
 	b.stats = newStats()
 	b.out.Grow(len(b.items) * 700)
 	var line []byte
@@ -439,9 +440,6 @@ func screenBatch(engine *screen.Engine, images *imageScan, b *scanBatch, format 
 			continue
 		}
 		v := images.screen(engine, lp)
-		if !allSignals && v.Decision == wildwarden.Allow && len(v.Shadow) == 0 {
-			v.Signals = v.Signals[:0]
-		}
 		b.stats.listings++
 		b.stats.decisions[v.Decision]++
 		for _, c := range v.Categories {
