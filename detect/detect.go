@@ -16,6 +16,7 @@ import (
 	"github.com/wildwarden/wildwarden/kb"
 	"github.com/wildwarden/wildwarden/match"
 	"github.com/wildwarden/wildwarden/text"
+	"golang.org/x/sync/errgroup"
 )
 
 // Signal names emitted by the detector.
@@ -207,7 +208,6 @@ func New(k *kb.KB) (*Detector, error) {
 		}
 	}
 	d.regexes = newRegexSet(regexes)
-	var err error
 	// Patterns of ASCII bytes only and the others get an automaton each:
 	// the tables stay small enough for the cache, and text with no byte
 	// above ASCII (most Latin-script text, once folded) needs only the
@@ -222,20 +222,27 @@ func New(k *kb.KB) (*Detector, error) {
 		}
 	}
 	d.foldedPats, d.widePats = narrowPats, widePats
-	// Every pattern of the folded view that begins with a letter or digit
-	// must begin a word (boundStart): the automata can skip the rest of a
-	// word that no pattern continues.
-	if d.folded, err = match.BuildWith(narrow, wholeWords); err != nil {
-		return nil, fmt.Errorf("detect: folded automaton: %w", err)
+	// The automata are built at once, each on its own goroutine: they are
+	// most of a command's start-up. Every pattern of the folded view that
+	// begins with a letter or digit must begin a word (boundStart): the
+	// ASCII automata can skip the rest of a word that no pattern continues.
+	var g errgroup.Group
+	build := func(dst **match.Automaton, name string, patterns [][]byte, o match.Options) {
+		g.Go(func() error {
+			a, err := match.BuildWith(patterns, o)
+			if err != nil {
+				return fmt.Errorf("detect: %s automaton: %w", name, err)
+			}
+			*dst = a
+			return nil
+		})
 	}
-	if d.wide, err = match.BuildWith(wide, wordJoiners); err != nil {
-		return nil, fmt.Errorf("detect: folded automaton: %w", err)
-	}
-	if d.pinyin, err = match.Build(pinyin); err != nil {
-		return nil, fmt.Errorf("detect: pinyin automaton: %w", err)
-	}
-	if d.typed, err = match.BuildWith(typed, match.Options{WordBytes: asciiWordBytes}); err != nil {
-		return nil, fmt.Errorf("detect: typed pinyin automaton: %w", err)
+	build(&d.folded, "folded", narrow, wholeWords)
+	build(&d.wide, "folded (wide)", wide, wordJoiners)
+	build(&d.pinyin, "pinyin", pinyin, match.Options{})
+	build(&d.typed, "typed pinyin", typed, match.Options{WordBytes: asciiWordBytes})
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
