@@ -10,13 +10,13 @@ import (
 // reflection: scans write millions of them.
 func (v *Verdict) AppendJSON(b []byte) []byte {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, v.ID)
+	b = AppendJSONString(b, v.ID)
 	b = append(b, `,"decision":`...)
-	b = appendJSONString(b, string(v.Decision))
+	b = AppendJSONString(b, string(v.Decision))
 	b = append(b, `,"score":`...)
 	b = appendJSONFloat(b, v.Score)
 	b = append(b, `,"categories":`...)
-	b = appendJSONStrings(b, v.Categories)
+	b = AppendJSONStrings(b, v.Categories)
 	b = append(b, `,"species":`...)
 	if v.Species == nil {
 		b = append(b, "null"...)
@@ -27,21 +27,21 @@ func (v *Verdict) AppendJSON(b []byte) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"name":`...)
-			b = appendJSONString(b, s.Name)
+			b = AppendJSONString(b, s.Name)
 			if s.Common != "" {
 				b = append(b, `,"common":`...)
-				b = appendJSONString(b, s.Common)
+				b = AppendJSONString(b, s.Common)
 			}
 			if s.CITES != "" {
 				b = append(b, `,"cites":`...)
-				b = appendJSONString(b, s.CITES)
+				b = AppendJSONString(b, s.CITES)
 			}
 			b = append(b, '}')
 		}
 		b = append(b, ']')
 	}
 	b = append(b, `,"reason":`...)
-	b = appendJSONString(b, v.Reason)
+	b = AppendJSONString(b, v.Reason)
 	b = append(b, `,"signals":`...)
 	if v.Signals == nil {
 		b = append(b, "null"...)
@@ -57,18 +57,18 @@ func (v *Verdict) AppendJSON(b []byte) []byte {
 	}
 	if len(v.Shadow) > 0 {
 		b = append(b, `,"shadow":`...)
-		b = appendJSONStrings(b, v.Shadow)
+		b = AppendJSONStrings(b, v.Shadow)
 	}
 	b = append(b, `,"kb_version":`...)
-	b = appendJSONString(b, v.KBVersion)
+	b = AppendJSONString(b, v.KBVersion)
 	b = append(b, `,"model_version":`...)
-	b = appendJSONString(b, v.ModelVersion)
+	b = AppendJSONString(b, v.ModelVersion)
 	return append(b, '}')
 }
 
 func (s *Signal) appendJSON(b []byte) []byte {
 	b = append(b, `{"name":`...)
-	b = appendJSONString(b, s.Name)
+	b = AppendJSONString(b, s.Name)
 	b = append(b, `,"weight":`...)
 	b = appendJSONFloat(b, s.Weight)
 	field := func(name, value string) {
@@ -76,7 +76,7 @@ func (s *Signal) appendJSON(b []byte) []byte {
 			b = append(b, ',', '"')
 			b = append(b, name...)
 			b = append(b, '"', ':')
-			b = appendJSONString(b, value)
+			b = AppendJSONString(b, value)
 		}
 	}
 	field("field", s.Field)
@@ -97,7 +97,7 @@ func (s *Signal) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-func appendJSONStrings(b []byte, list []string) []byte {
+func AppendJSONStrings(b []byte, list []string) []byte {
 	if list == nil {
 		return append(b, "null"...)
 	}
@@ -106,7 +106,7 @@ func appendJSONStrings(b []byte, list []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, s)
+		b = AppendJSONString(b, s)
 	}
 	return append(b, ']')
 }
@@ -135,10 +135,10 @@ func appendJSONFloat(b []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString writes s as a JSON string as encoding/json does without
-// HTML escaping: invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are
-// escaped.
-func appendJSONString(b []byte, s string) []byte {
+// AppendJSONString appends s as a JSON string as encoding/json writes it
+// without HTML escaping: invalid UTF-8 becomes U+FFFD, U+2028 and U+2029
+// are escaped. For hand-written encoders of messages around a verdict.
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
