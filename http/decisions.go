@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/wildwarden/wildwarden"
 )
@@ -25,18 +24,14 @@ var errClientGone = errors.New("client went away")
 // status any more: the response is then aborted, so that the client sees
 // a truncated transfer rather than a short export that looks complete.
 func (s *Server) handleDecisionExport(w http.ResponseWriter, r *http.Request, p *principal) error {
-	var since time.Time
-	if v := r.URL.Query().Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return wildwarden.Errorf(wildwarden.EINVALID, "since", "must be an RFC 3339 time such as 2026-11-28T00:00:00Z")
-		}
-		since = t
+	since, err := querySince(r)
+	if err != nil {
+		return err
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
 	started, sent := false, 0
-	err := s.store.ExportDecisions(r.Context(), p.TenantID, since, func(dl *wildwarden.DecidedListing) error {
+	err = s.store.ExportDecisions(r.Context(), p.TenantID, since, func(dl *wildwarden.DecidedListing) error {
 		started = true
 		if err := enc.Encode(dl); err != nil {
 			return fmt.Errorf("%w: %w", errClientGone, err)

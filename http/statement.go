@@ -157,16 +157,26 @@ func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request, p *prin
 	return nil
 }
 
+// querySince reads the `since` parameter of an export: an RFC 3339 time,
+// or the zero time when absent.
+func querySince(r *http.Request) (time.Time, error) {
+	v := r.URL.Query().Get("since")
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, wildwarden.Errorf(wildwarden.EINVALID, "since", "must be an RFC 3339 time such as 2026-11-28T00:00:00Z")
+	}
+	return t, nil
+}
+
 // handleStatements exports statements as JSON lines, oldest first, from
 // `since` (RFC 3339, default: all).
 func (s *Server) handleStatements(w http.ResponseWriter, r *http.Request, p *principal) error {
-	var since time.Time
-	if v := r.URL.Query().Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return wildwarden.Errorf(wildwarden.EINVALID, "since", "must be an RFC 3339 time such as 2026-11-28T00:00:00Z")
-		}
-		since = t
+	since, err := querySince(r)
+	if err != nil {
+		return err
 	}
 	limit, err := queryInt(r, "limit", statementListLimitLines, statementListLimitLines)
 	if err != nil {

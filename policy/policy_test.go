@@ -31,7 +31,8 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
-func decideWith(t *testing.T, cfg string, l *wildwarden.Listing) *wildwarden.Verdict {
+// defaultDetector loads the embedded knowledge base and its detector.
+func defaultDetector(t testing.TB) (*kb.KB, *detect.Detector) {
 	t.Helper()
 	k, err := kb.LoadDefault()
 	if err != nil {
@@ -41,6 +42,12 @@ func decideWith(t *testing.T, cfg string, l *wildwarden.Listing) *wildwarden.Ver
 	if err != nil {
 		t.Fatal(err)
 	}
+	return k, d
+}
+
+func decideWith(t *testing.T, cfg string, l *wildwarden.Listing) *wildwarden.Verdict {
+	t.Helper()
+	k, d := defaultDetector(t)
 	c, err := ParseConfig([]byte(cfg))
 	if err != nil {
 		t.Fatal(err)
@@ -74,14 +81,7 @@ func TestRules(t *testing.T) {
 }
 
 func BenchmarkDecide(b *testing.B) {
-	k, err := kb.LoadDefault()
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := detect.New(k)
-	if err != nil {
-		b.Fatal(err)
-	}
+	k, d := defaultDetector(b)
 	c, _ := DefaultConfig()
 	p, m := New(c, k), NewKeywordModel(k)
 	l := &wildwarden.Listing{ID: "1", Title: "老白塑料手镯 出 加V 1200元", Description: "carved bangle, DM for price"}
@@ -96,14 +96,7 @@ func BenchmarkDecide(b *testing.B) {
 // the logistic of the weights of Features, with each weight that counted
 // named in the contributions.
 func TestScoreSumsFeatures(t *testing.T) {
-	k, err := kb.LoadDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := detect.New(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, d := defaultDetector(t)
 	m := NewKeywordModel(k)
 	price := 120.0
 	for _, l := range []wildwarden.Listing{
@@ -133,14 +126,7 @@ func TestScoreSumsFeatures(t *testing.T) {
 // TestDecideSignals checks that leaving out allow verdicts' signals
 // changes nothing else, and nothing at all for flagged verdicts.
 func TestDecideSignals(t *testing.T) {
-	k, err := kb.LoadDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := detect.New(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, d := defaultDetector(t)
 	cfg, err := LoadConfig("")
 	if err != nil {
 		t.Fatal(err)
