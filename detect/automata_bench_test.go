@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/wildwarden/wildwarden"
-	"github.com/wildwarden/wildwarden/kb"
 	"github.com/wildwarden/wildwarden/listings"
 	"github.com/wildwarden/wildwarden/text"
 )
@@ -15,14 +14,7 @@ import (
 // corpus, as Detect does, without the work done for each match: the cost of
 // the tables alone.
 func BenchmarkAutomata(b *testing.B) {
-	k, err := kb.LoadDefault()
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := New(k)
-	if err != nil {
-		b.Fatal(err)
-	}
+	d := defaultDetector(b)
 	// WW_BENCH_CORPUS names another JSONL file, e.g. bench/out/corpus.jsonl
 	// (its first 5,000 lines are used).
 	path := "../testdata/corpus/corpus.jsonl"

@@ -15,15 +15,22 @@ var benchListings = []wildwarden.Listing{
 	{ID: "evasion", Title: "Carved і.v.о.r.у bangle, old stock", Description: "Heavy piece, DM for price. 1v0ry, not resin."},
 }
 
-func BenchmarkDetect(b *testing.B) {
+// defaultDetector is built on the embedded knowledge base.
+func defaultDetector(tb testing.TB) *Detector {
+	tb.Helper()
 	k, err := kb.LoadDefault()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	d, err := New(k)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return d
+}
+
+func BenchmarkDetect(b *testing.B) {
+	d := defaultDetector(b)
 	for _, l := range benchListings {
 		b.Run(l.ID, func(b *testing.B) {
 			var sc Scratch

@@ -97,14 +97,7 @@ func decidedStore(t *testing.T, db string, n int) (removed, allowed int) {
 // and train --from-store writes the same model as train --from-decisions
 // on that export.
 func TestTrainFromStoreAndExportRoundTrip(t *testing.T) {
-	backends := []struct {
-		name string
-		db   func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "ww.db") }},
-		{"postgres", startPostgres},
-	}
-	for _, b := range backends {
+	for _, b := range storeBackends {
 		t.Run(b.name, func(t *testing.T) {
 			db := b.db(t)
 			removed, allowed := decidedStore(t, db, 60)

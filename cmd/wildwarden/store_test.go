@@ -62,17 +62,20 @@ func startPostgres(t *testing.T) string {
 	return strings.Replace(dsn, "postgres://ww@", "postgres://ww:do-not-print@", 1)
 }
 
+// storeBackends make a store for a test: a SQLite file, or a PostgreSQL
+// database (skipped without PostgreSQL unless WW_REQUIRE_ALL=1).
+var storeBackends = []struct {
+	name string
+	db   func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "ww.db") }},
+	{"postgres", startPostgres},
+}
+
 // TestStoreCommandsOnBothStores runs the commands that open the store
 // (admin, bank, audit verify) on a SQLite file and on a PostgreSQL URL.
 func TestStoreCommandsOnBothStores(t *testing.T) {
-	backends := []struct {
-		name string
-		db   func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "ww.db") }},
-		{"postgres", startPostgres},
-	}
-	for _, b := range backends {
+	for _, b := range storeBackends {
 		t.Run(b.name, func(t *testing.T) {
 			db := b.db(t)
 			steps := []struct {
