@@ -87,6 +87,9 @@ func BuildWith(patterns [][]byte, o Options) (*Automaton, error) {
 	// bytes no pattern uses are split into two classes.
 	var inWord [256]bool // by class
 	if len(o.WordBytes) > 0 {
+		if a.nclasses >= 256 {
+			return nil, fmt.Errorf("match: %d byte classes leave none for the word bytes no pattern uses", a.nclasses)
+		}
 		for _, b := range o.WordBytes {
 			a.word[b] = true
 		}

@@ -212,3 +212,19 @@ func TestWordBytesRefuseMixedClasses(t *testing.T) {
 		t.Fatal("a word byte read as one with a separator was accepted")
 	}
 }
+
+func TestTooManyClasses(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	if _, err := Build([][]byte{all}); err == nil {
+		t.Error("257 byte classes accepted")
+	}
+	if _, err := BuildWith([][]byte{all[:255]}, Options{WordBytes: []byte("a")}); err == nil {
+		t.Error("256 classes with word bytes accepted")
+	}
+	if _, err := BuildWith([][]byte{all[:200]}, Options{WordBytes: []byte("a")}); err != nil {
+		t.Errorf("200 byte classes with word bytes: %v", err)
+	}
+}
