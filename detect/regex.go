@@ -163,8 +163,6 @@ func startsWithBoundary(re *syntax.Regexp) bool {
 	return false
 }
 
-// present is the set of bytes in a text, computed once per text.
-
 // regexSet runs the cue expressions over a text: the anchored ones in one
 // pass, at the bytes they can begin with; the others whole, when the text
 // holds a byte they need.
