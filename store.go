@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -213,7 +212,7 @@ func HashKey(secret string) []byte {
 func ContentHash(l *Listing) string {
 	c := *l
 	c.CreatedAt = time.Time{}
-	data, _ := json.Marshal(c) // a Listing always marshals
+	data, _ := c.AppendJSON(nil) // json.Marshal's bytes; nil, as before, when it would fail
 	h := sha256.Sum256(data)
 	return hex.EncodeToString(h[:])
 }

@@ -119,7 +119,7 @@ func (w *tx) prepareScreening(sc *wildwarden.Screening) (*screeningRow, error) {
 	if sc.ContentHash == "" {
 		sc.ContentHash = wildwarden.ContentHash(sc.Listing)
 	}
-	listingJSON, err := json.Marshal(sc.Listing)
+	listingJSON, err := sc.Listing.AppendJSON(nil)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: encode listing: %w", err)
 	}

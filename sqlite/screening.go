@@ -61,7 +61,7 @@ func (w *wtx) saveScreening(tenantID string, sc *wildwarden.Screening) error {
 		sc.Duplicate = true
 		return nil
 	}
-	listingJSON, err := json.Marshal(sc.Listing)
+	listingJSON, err := sc.Listing.AppendJSON(nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: encode listing: %w", err)
 	}
