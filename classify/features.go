@@ -510,16 +510,6 @@ const (
 	keyMul  = 0xff51afd7ed558ccd // multiplies a key to bucket it
 )
 
-// polyKey returns the key of a string of bytes (its code points when they
-// are ASCII).
-func polyKey(b []byte) uint64 {
-	var k uint64
-	for _, c := range b {
-		k = k*polyMul + uint64(c)
-	}
-	return k
-}
-
 // textSeed is the seed of the text features of namespace ns and n-gram
 // length g (0 for words, bigrams and pinyin): an n-gram and a longer one
 // whose keys happen to be equal still fall apart.
