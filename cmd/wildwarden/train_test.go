@@ -253,3 +253,24 @@ func TestTrainFromDecisions(t *testing.T) {
 		t.Errorf("escalated decisions must be left out and bad lines counted:\n%s", stdout)
 	}
 }
+
+// TestDefaultModelIsCurrent retrains the embedded model as `go generate
+// ./classify` does and checks that the embedded bytes are what it writes:
+// a change to folding, detection or features must come with a new model.
+func TestDefaultModelIsCurrent(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "default.ww")
+	if _, stderr, err := runCLI(t, "train", "--data", "../../classify/traindata/train.jsonl", "--seed", "1", "-o", out); err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	embedded, err := os.ReadFile("../../classify/model/default.ww")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, embedded) {
+		t.Fatal("classify/model/default.ww is stale: run go generate ./classify")
+	}
+}
