@@ -72,17 +72,23 @@ type PRPoint struct {
 	Recall    float64 `json:"recall"`
 }
 
+// byScore returns a copy of s, highest score first (ties in their order),
+// and how many of them are positive.
+func byScore(s []Scored) (sorted []Scored, positives int) {
+	sorted = append([]Scored(nil), s...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Score > sorted[j].Score })
+	for _, x := range sorted {
+		if x.Positive {
+			positives++
+		}
+	}
+	return sorted, positives
+}
+
 // PRCurve returns the precision–recall curve, highest threshold first, one
 // point per distinct score.
 func PRCurve(s []Scored) []PRPoint {
-	sorted := append([]Scored(nil), s...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Score > sorted[j].Score })
-	totalPos := 0
-	for _, x := range sorted {
-		if x.Positive {
-			totalPos++
-		}
-	}
+	sorted, totalPos := byScore(s)
 	var out []PRPoint
 	tp, fp := 0, 0
 	for k, x := range sorted {

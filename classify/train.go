@@ -446,14 +446,7 @@ func fitPlatt(z []float64, y []bool) Calibration {
 // as that precision allows), and the review threshold as the highest score
 // that still sends the wanted share of positives to a person.
 func chooseThresholds(s []Scored, targetPrecision, reviewRecall float64) Thresholds {
-	sorted := append([]Scored(nil), s...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Score > sorted[j].Score })
-	totalPos := 0
-	for _, x := range sorted {
-		if x.Positive {
-			totalPos++
-		}
-	}
+	sorted, totalPos := byScore(s)
 	t := Thresholds{TargetPrecision: targetPrecision, ReviewRecall: reviewRecall, Block: 1, Review: 1}
 	tp, fp := 0, 0
 	bestPrec, bestPrecAt := -1.0, 1.0

@@ -76,17 +76,12 @@ func runDiscover(cmd *cobra.Command, o *discoverOptions) error {
 		return err
 	}
 	in := labelledInput{stderr: stderr, maxLine: o.maxLine}
-	examples, err := in.read(o.data, o.decisions)
+	examples, err := in.readAll(cmd.Context(), o.data, o.decisions, o.fromStore, o.tenant)
 	if err != nil {
 		return err
 	}
 	sources := append(append([]string(nil), o.data...), o.decisions...)
 	if o.fromStore != "" {
-		decided, err := in.readStore(cmd.Context(), o.fromStore, o.tenant)
-		if err != nil {
-			return err
-		}
-		examples = append(examples, decided...)
 		sources = append(sources, fmt.Sprintf("store %s, tenant %s", redactDSN(o.fromStore), o.tenant))
 	}
 	in.done()

@@ -105,16 +105,9 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 		return err
 	}
 	in := labelledInput{stderr: stderr, maxLine: o.maxLine}
-	train, err := in.read(o.data, o.decisions)
+	train, err := in.readAll(cmd.Context(), o.data, o.decisions, o.fromStore, o.tenant)
 	if err != nil {
 		return err
-	}
-	if o.fromStore != "" {
-		decided, err := in.readStore(cmd.Context(), o.fromStore, o.tenant)
-		if err != nil {
-			return err
-		}
-		train = append(train, decided...)
 	}
 	valid, err := in.read(o.valid, nil)
 	if err != nil {
@@ -270,6 +263,20 @@ func (in *labelledInput) read(labelled, decisions []string) ([]classify.Example,
 		out = append(out, ex...)
 	}
 	return out, nil
+}
+
+// readAll reads labelled files, decision exports and, when dsn is set, the
+// decisions in a tenant's store.
+func (in *labelledInput) readAll(ctx context.Context, labelled, decisions []string, dsn, tenant string) ([]classify.Example, error) {
+	out, err := in.read(labelled, decisions)
+	if err != nil || dsn == "" {
+		return out, err
+	}
+	decided, err := in.readStore(ctx, dsn, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, decided...), nil
 }
 
 // done says how many skipped lines were not reported one by one.
