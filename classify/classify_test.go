@@ -159,6 +159,48 @@ func TestTrainLearnsAndCalibrates(t *testing.T) {
 	}
 }
 
+// TestTrainPrior checks that a prior shifts the calibration by the
+// difference of log-odds between it and the held-out share, and nothing
+// else: the weights and the ranking stay the same, scores fall at a rarer
+// prior, and a prior outside (0, 1) is refused.
+func TestTrainPrior(t *testing.T) {
+	d, _ := testDetector(t)
+	data := synthetic(400, 11)
+	plain, _, err := Train(d, data, nil, TrainOptions{Bits: 14})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rare, rep, err := Train(d, data, nil, TrainOptions{Bits: 14, Prior: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	share := float64(plain.Header.Training.Positives) / float64(plain.Header.Training.Examples)
+	wantShift := logit(0.05) - logit(share)
+	if got := rare.Header.Calibration.B - plain.Header.Calibration.B; abs(got-wantShift) > 1e-9 || rare.Header.Calibration.A != plain.Header.Calibration.A {
+		t.Errorf("calibration %+v → %+v: intercept shift %.4f, want %.4f and the same slope", plain.Header.Calibration, rare.Header.Calibration, got, wantShift)
+	}
+	if rare.Header.Training.Prior != 0.05 || plain.Header.Training.Prior != 0 {
+		t.Errorf("recorded priors %v and %v, want 0.05 and none", rare.Header.Training.Prior, plain.Header.Training.Prior)
+	}
+	if !strings.Contains(rep.Thresholds.Why, "5.0% positives") {
+		t.Errorf("thresholds' reason does not name the prior: %s", rep.Thresholds.Why)
+	}
+	var ds detect.Scratch
+	for _, e := range data[:50] {
+		f := d.Detect(e.Listing, &ds)
+		p0, _ := plain.Score(e.Listing, f)
+		p1, _ := rare.Score(e.Listing, f)
+		if p1 > p0 || (p0 > 0.01 && p0 < 0.99 && p1 >= p0) {
+			t.Fatalf("%s: %.4f at the data's share, %.4f at a 5%% prior: want lower", e.Listing.Title, p0, p1)
+		}
+	}
+	for _, prior := range []float64{-0.1, 1, 1.5} {
+		if _, _, err := Train(d, data, nil, TrainOptions{Bits: 14, Prior: prior}); !errors.Is(err, ErrPrior) {
+			t.Errorf("prior %v: err = %v, want ErrPrior", prior, err)
+		}
+	}
+}
+
 func TestScoreNamesSignalsAndText(t *testing.T) {
 	d, _ := testDetector(t)
 	m, _, err := Train(d, synthetic(400, 6), nil, TrainOptions{Bits: 16})
@@ -306,6 +348,7 @@ func TestChooseThresholds(t *testing.T) {
 		name               string
 		scores             []Scored
 		precision, recall  float64
+		weights            classWeights
 		wantBlock, wantRev float64
 	}{
 		{
@@ -326,10 +369,28 @@ func TestChooseThresholds(t *testing.T) {
 			precision: 0.99, recall: 0.5,
 			wantBlock: 0.6, wantRev: 0.6,
 		},
+		{
+			// At 0.6 precision is 3/4 as the data stands, but 0.5 when a
+			// negative counts three times a positive (a rarer prior).
+			name:      "as the data stands",
+			scores:    []Scored{{0.9, true}, {0.8, true}, {0.7, false}, {0.6, true}, {0.5, false}},
+			precision: 0.7, recall: 0.95,
+			wantBlock: 0.6, wantRev: 0.6,
+		},
+		{
+			name:      "reweighted to a rarer prior",
+			scores:    []Scored{{0.9, true}, {0.8, true}, {0.7, false}, {0.6, true}, {0.5, false}},
+			precision: 0.7, recall: 0.95, weights: classWeights{0.5, 1.5},
+			wantBlock: 0.8, wantRev: 0.6,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := chooseThresholds(tc.scores, tc.precision, tc.recall)
+			w := tc.weights
+			if w == (classWeights{}) {
+				w = classWeights{1, 1}
+			}
+			got := chooseThresholds(tc.scores, tc.precision, tc.recall, w)
 			if got.Block != tc.wantBlock || got.Review != tc.wantRev {
 				t.Errorf("block %v review %v, want %v and %v (%s)", got.Block, got.Review, tc.wantBlock, tc.wantRev, got.Why)
 			}

@@ -81,8 +81,11 @@ type Training struct {
 	L2           float64 `json:"l2"`
 	LearningRate float64 `json:"learning_rate"`
 	CalibratedOn string  `json:"calibrated_on"` // "valid" or "out-of-fold"
-	KBVersion    string  `json:"kb_version"`
-	Data         string  `json:"data,omitempty"` // sha256 of the training examples
+	// Prior is the share of positives the calibration was shifted to
+	// (TrainOptions.Prior); absent: the held-out data's own share.
+	Prior     float64 `json:"prior,omitempty"`
+	KBVersion string  `json:"kb_version"`
+	Data      string  `json:"data,omitempty"` // sha256 of the training examples
 }
 
 // Model is a trained classifier. It implements policy.Scorer and is safe

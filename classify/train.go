@@ -63,6 +63,11 @@ type TrainOptions struct {
 	// Keyword, when set, is the keyword model whose log-odds becomes a
 	// feature (policy.NewKeywordModel of the detector's knowledge base).
 	Keyword *policy.LinearModel
+	// Prior is the share of positives expected in the traffic the model
+	// will score. Calibration and thresholds are shifted from the
+	// held-out data's own share to it, so that a probability means what
+	// it says there (0: the held-out data's share, no shift).
+	Prior float64
 }
 
 func (o *TrainOptions) defaults() {
@@ -94,6 +99,9 @@ func (o *TrainOptions) defaults() {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
 }
+
+// ErrPrior is returned for a prior outside (0, 1).
+var ErrPrior = errors.New("the prior must be a share of positives between 0 and 1, exclusive")
 
 // TrainReport says what training chose and how well the model did.
 type TrainReport struct {
@@ -132,6 +140,9 @@ func Train(d *detect.Detector, train, valid []Example, opts TrainOptions) (*Mode
 	}
 	if pos == 0 || pos == len(train) {
 		return nil, nil, fmt.Errorf("classify: %w: got %d positive and %d negative", ErrOneClass, pos, len(train)-pos)
+	}
+	if opts.Prior < 0 || opts.Prior >= 1 {
+		return nil, nil, fmt.Errorf("classify: %w: got %g", ErrPrior, opts.Prior)
 	}
 	if opts.Bits < MinBits || opts.Bits > MaxBits {
 		return nil, nil, fmt.Errorf("classify: bits %d out of range [%d, %d]", opts.Bits, MinBits, MaxBits)
@@ -180,11 +191,21 @@ func Train(d *detect.Detector, train, valid []Example, opts TrainOptions) (*Mode
 		return nil, nil, fmt.Errorf("classify: the validation set needs both positive and negative examples to calibrate on")
 	}
 	h.Calibration = fitPlatt(heldZ, heldY)
+	w := classWeights{pos: 1, neg: 1}
+	if opts.Prior > 0 {
+		share := heldShare(heldY)
+		h.Calibration.B += logit(opts.Prior) - logit(share)
+		h.Training.Prior = opts.Prior
+		w = classWeights{pos: opts.Prior / share, neg: (1 - opts.Prior) / (1 - share)}
+	}
 	heldScores := make([]Scored, len(heldZ))
 	for i, z := range heldZ {
 		heldScores[i] = Scored{Score: policy.Sigmoid(h.Calibration.A*z + h.Calibration.B), Positive: heldY[i]}
 	}
-	h.Thresholds = chooseThresholds(heldScores, opts.TargetPrecision, opts.ReviewRecall)
+	h.Thresholds = chooseThresholds(heldScores, opts.TargetPrecision, opts.ReviewRecall, w)
+	if opts.Prior > 0 {
+		h.Thresholds.Why += fmt.Sprintf("; precision is estimated for traffic with %.1f%% positives (the prior), the held-out data has %.1f%%", 100*opts.Prior, 100*heldShare(heldY))
+	}
 
 	data, err := encode(h, weights, bias)
 	if err != nil {
@@ -206,6 +227,23 @@ func Train(d *detect.Detector, train, valid []Example, opts TrainOptions) (*Mode
 	rep.NonZero = m.NonZero()
 	return m, rep, nil
 }
+
+// classWeights reweight held-out examples to the prior's balance when
+// precision is estimated: positives by prior/share, negatives by
+// (1-prior)/(1-share). Recall does not depend on the balance.
+type classWeights struct{ pos, neg float64 }
+
+func heldShare(y []bool) float64 {
+	p := 0
+	for _, v := range y {
+		if v {
+			p++
+		}
+	}
+	return float64(p) / float64(len(y))
+}
+
+func logit(p float64) float64 { return math.Log(p / (1 - p)) }
 
 func hasBoth(y []bool) bool {
 	p := 0
@@ -445,7 +483,7 @@ func fitPlatt(z []float64, y []bool) Calibration {
 // whose precision on held-out data reaches the target (so recall is as high
 // as that precision allows), and the review threshold as the highest score
 // that still sends the wanted share of positives to a person.
-func chooseThresholds(s []Scored, targetPrecision, reviewRecall float64) Thresholds {
+func chooseThresholds(s []Scored, targetPrecision, reviewRecall float64, w classWeights) Thresholds {
 	sorted, totalPos := byScore(s)
 	t := Thresholds{TargetPrecision: targetPrecision, ReviewRecall: reviewRecall, Block: 1, Review: 1}
 	tp, fp := 0, 0
@@ -462,7 +500,7 @@ func chooseThresholds(s []Scored, targetPrecision, reviewRecall float64) Thresho
 		if k+1 < len(sorted) && sorted[k+1].Score == sorted[k].Score {
 			continue
 		}
-		p := float64(tp) / float64(tp+fp)
+		p := w.pos * float64(tp) / (w.pos*float64(tp) + w.neg*float64(fp))
 		r := float64(tp) / float64(totalPos)
 		if p >= targetPrecision {
 			t.Block, blockFound, blockP, blockR = sorted[k].Score, true, p, r

@@ -56,6 +56,7 @@ type Condition struct {
 	Category string `yaml:"category,omitempty"` // the verdict names this category
 	CITES    string `yaml:"cites,omitempty"`    // a species in the verdict has this appendix
 	Product  *bool  `yaml:"product,omitempty"`  // some product evidence was found (or none)
+	Offer    *bool  `yaml:"offer,omitempty"`    // offer wording, a price or off-platform contact was found (or none)
 }
 
 // DefaultConfig returns the embedded configuration.
@@ -124,6 +125,12 @@ const (
 // productSignals are the signals that name a prohibited product.
 var productSignals = []string{detect.SigProduct, detect.SigCodeWord, detect.SigAnimalPart, detect.SigHomophone, detect.SigPinyin}
 
+// HasOffer reports whether the findings hold what makes a text an offer:
+// sale wording, a price or contact moved off the platform.
+func HasOffer(f *detect.Findings) bool {
+	return f.Has(detect.SigSaleIntent) || f.Has(detect.SigPrice) || f.Has(detect.SigContact)
+}
+
 // HasProduct reports whether the findings name a prohibited product.
 func HasProduct(f *detect.Findings) bool {
 	for _, e := range f.Evidence {
@@ -141,7 +148,7 @@ func Features(l *wildwarden.Listing, f *detect.Findings) map[string]float64 {
 	for _, e := range f.Evidence {
 		x[e.Name] = 1
 	}
-	offer := x[detect.SigSaleIntent] > 0 || x[detect.SigPrice] > 0 || x[detect.SigContact] > 0
+	offer := HasOffer(f)
 	product := HasProduct(f)
 	if product && offer {
 		x[FeatureProductOffer] = 1
@@ -348,6 +355,9 @@ func (p *Policy) holds(c Condition, l *wildwarden.Listing, f *detect.Findings, v
 		return false
 	}
 	if c.Product != nil && *c.Product != product {
+		return false
+	}
+	if c.Offer != nil && *c.Offer != HasOffer(f) {
 		return false
 	}
 	return true

@@ -74,6 +74,26 @@ func TestRules(t *testing.T) {
 	if v := decideWith(t, shadow, offer); v.Decision != wildwarden.Block || len(v.Shadow) != 1 {
 		t.Errorf("shadow: %s %v", v.Decision, v.Shadow)
 	}
+	// A rule on offer context: a post that names a product but offers
+	// nothing is let through, while the same words still go to review in a
+	// listing, and a post with a price is still blocked.
+	posts := base + "rules: [{name: posts-that-offer-nothing, when: {kind: post, offer: false}, cap: allow, reason: a post that offers nothing}]\n"
+	for _, tc := range []struct {
+		l    *wildwarden.Listing
+		want wildwarden.Decision
+	}{
+		{&wildwarden.Listing{ID: "p1", Kind: wildwarden.KindPost, Description: "my nan kept her ivory brooch in this box"}, wildwarden.Allow},
+		{&wildwarden.Listing{ID: "p2", Kind: wildwarden.KindListing, Title: "my nan kept her ivory brooch in this box"}, wildwarden.Review},
+		{&wildwarden.Listing{ID: "p3", Kind: wildwarden.KindPost, Description: "old ivory bangle $300"}, wildwarden.Block},
+	} {
+		v := decideWith(t, posts, tc.l)
+		if v.Decision != tc.want {
+			t.Errorf("offer rule, %s %q: %s (%s), want %s", tc.l.Kind, tc.l.Title+tc.l.Description, v.Decision, v.Reason, tc.want)
+		}
+		if tc.want == wildwarden.Allow && !strings.Contains(v.Reason, "offers nothing") {
+			t.Errorf("offer rule, %q: reason %q does not say why it was let through", tc.l.Description, v.Reason)
+		}
+	}
 	floor := "thresholds: {review: 0.99, block: 0.999}\nrules: [{name: f, when: {product: true}, floor: review, reason: product named}]\n"
 	if v := decideWith(t, floor, &wildwarden.Listing{ID: "3", Title: "ivory"}); v.Decision != wildwarden.Review {
 		t.Errorf("floor: %s %q", v.Decision, v.Reason)

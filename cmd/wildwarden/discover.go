@@ -50,7 +50,7 @@ accept.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runDiscover(cmd, &o) },
 	}
-	cmd.Flags().StringSliceVar(&o.data, "data", nil, "labelled listings (label positive = confirmed violation)")
+	cmd.Flags().StringSliceVar(&o.data, "data", nil, "labelled listings (label positive = confirmed violation; a directory stands for its data files)")
 	cmd.Flags().StringSliceVar(&o.decisions, "from-decisions", nil, "reviewer decisions exported from the service as JSON Lines")
 	cmd.Flags().StringVar(&o.fromStore, "from-store", "", "read reviewer decisions straight from the service's store: "+dbFlagHelp)
 	cmd.Flags().StringVar(&o.tenant, "tenant", firstTenant, "with --from-store: the tenant (name or ID) whose decisions to read")

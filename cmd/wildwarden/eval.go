@@ -51,7 +51,7 @@ reported with their line number and skipped.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runEval(cmd, &o) },
 	}
 	o.engineFlags.register(cmd)
-	cmd.Flags().StringSliceVar(&o.data, "data", nil, "labelled listings (JSONL or CSV; repeat for several files)")
+	cmd.Flags().StringSliceVar(&o.data, "data", nil, "labelled listings (JSONL or CSV, optionally gzipped; repeat or comma-separate for several files; a directory stands for its data files)")
 	cmd.Flags().StringSliceVar(&o.decisions, "from-decisions", nil, "reviewer decisions exported by 'wildwarden admin export-decisions' (remove is a positive, allow a negative)")
 	cmd.Flags().StringVar(&o.report, "report", "", "write report.md, report.json and pr.svg into this directory")
 	cmd.Flags().StringSliceVar(&o.by, "by", []string{"lang", "category", "evasion"}, "fields to break results down by (listing fields or tags in the data)")

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,6 +37,7 @@ type trainOptions struct {
 	bits            uint
 	targetPrecision float64
 	reviewRecall    float64
+	prior           float64
 	maxLine         int
 }
 
@@ -59,6 +62,13 @@ the thresholds are chosen there: block at the lowest score whose precision
 reaches --target-precision, review at the highest score that still sends
 --review-recall of the positives to a person.
 
+A model learns the balance of its training data: trained on half offers and
+half not, it says 0.5 where offers are in fact rare. --prior sets the share
+of offers expected in the traffic the model will score (e.g. 0.1: one in
+ten of the listings and posts it sees); the calibration is shifted from the
+held-out data's share to it, and the precision behind the thresholds is
+estimated for it. The ranking, and so PR-AUC, does not change.
+
 Malformed lines and missing or invalid labels are reported with their file
 and line number and skipped. An empty or one-class training set is refused.`,
 		Example: `  wildwarden train --data labelled.jsonl -o model.ww
@@ -68,7 +78,7 @@ and line number and skipped. An empty or one-class training set is refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runTrain(cmd, &o) },
 	}
-	cmd.Flags().StringSliceVar(&o.data, "data", nil, "labelled listings (JSONL or CSV; repeat or comma-separate for several files)")
+	cmd.Flags().StringSliceVar(&o.data, "data", nil, "labelled listings (JSONL or CSV, optionally gzipped; repeat or comma-separate for several files; a directory stands for its data files)")
 	cmd.Flags().StringSliceVar(&o.valid, "valid", nil, "labelled listings to calibrate and choose thresholds on (default: out-of-fold scores of --data)")
 	cmd.Flags().StringSliceVar(&o.decisions, "from-decisions", nil, "reviewer decisions exported from the service as JSON Lines: {\"listing\": {…}, \"action\": \"remove\"|\"allow\"|\"escalate\"}")
 	cmd.Flags().StringVar(&o.fromStore, "from-store", "", "read reviewer decisions straight from the service's store: "+dbFlagHelp)
@@ -80,6 +90,7 @@ and line number and skipped. An empty or one-class training set is refused.`,
 	cmd.Flags().UintVar(&o.bits, "bits", 18, "feature hash buckets as a power of two")
 	cmd.Flags().Float64Var(&o.targetPrecision, "target-precision", 0.95, "precision the block threshold must reach on held-out data")
 	cmd.Flags().Float64Var(&o.reviewRecall, "review-recall", 0.95, "share of held-out positives the review threshold must keep")
+	cmd.Flags().Float64Var(&o.prior, "prior", 0, "share of positives expected in the traffic to score, in (0, 1): calibrate for it (default: the held-out data's share)")
 	cmd.Flags().IntVar(&o.maxLine, "max-line", listings.DefaultMaxLine, "longest input line in bytes")
 	rootCmd.AddCommand(cmd)
 }
@@ -95,6 +106,9 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	}
 	if !(0 < o.targetPrecision && o.targetPrecision <= 1) || !(0 < o.reviewRecall && o.reviewRecall <= 1) {
 		return fmt.Errorf("--target-precision and --review-recall must be in (0, 1]")
+	}
+	if cmd.Flags().Changed("prior") && !(0 < o.prior && o.prior < 1) {
+		return fmt.Errorf("--prior %g: %w", o.prior, classify.ErrPrior)
 	}
 	k, err := kb.LoadDir(o.kbDir)
 	if err != nil {
@@ -117,7 +131,7 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	skipped := in.skipped
 	m, rep, err := classify.Train(d, train, valid, classify.TrainOptions{
 		Seed: o.seed, Epochs: o.epochs, Bits: o.bits, TargetPrecision: o.targetPrecision,
-		ReviewRecall: o.reviewRecall, KBVersion: k.Version, Keyword: policy.NewKeywordModel(k),
+		ReviewRecall: o.reviewRecall, Prior: o.prior, KBVersion: k.Version, Keyword: policy.NewKeywordModel(k),
 	})
 	if err != nil {
 		if errors.Is(err, classify.ErrOneClass) || len(train) == 0 {
@@ -140,7 +154,11 @@ func runTrain(cmd *cobra.Command, o *trainOptions) error {
 	fmt.Fprintf(out, "model %s written to %s (%d bytes, %d non-zero weights of %d buckets)\n", m.Version(), o.output, len(data), rep.NonZero, 1<<h.Bits)
 	fmt.Fprintf(out, "trained on %d listings (%d positive, %d negative), %d lines skipped; seed %d, %d epochs, knowledge base %s\n",
 		h.Training.Examples, h.Training.Positives, h.Training.Negatives, skipped, h.Training.Seed, h.Training.Epochs, k.Version)
-	fmt.Fprintf(out, "calibration: Platt on %s, p = σ(%.4f·z %+.4f)\n", rep.HeldName, h.Calibration.A, h.Calibration.B)
+	fmt.Fprintf(out, "calibration: Platt on %s, p = σ(%.4f·z %+.4f)", rep.HeldName, h.Calibration.A, h.Calibration.B)
+	if h.Training.Prior > 0 {
+		fmt.Fprintf(out, ", shifted to a prior of %.1f%% positives (the precision and F1 in the table below are at the data's own balance)", 100*h.Training.Prior)
+	}
+	fmt.Fprintln(out)
 	fmt.Fprintf(out, "thresholds: block %.4f, review %.4f\n  why: %s\n", h.Thresholds.Block, h.Thresholds.Review, h.Thresholds.Why)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "data\tn\tpositive\tPR-AUC\tP(review)\tR(review)\tF1(review)\tP(block)\tR(block)\tF1(block)")
@@ -245,8 +263,13 @@ func (in *labelledInput) skip(msg string) {
 	}
 }
 
-// read reads labelled files, then decision exports.
+// read reads labelled files, then decision exports. A directory among
+// the labelled files stands for the data files directly in it.
 func (in *labelledInput) read(labelled, decisions []string) ([]classify.Example, error) {
+	labelled, err := expandDataDirs(labelled)
+	if err != nil {
+		return nil, err
+	}
 	var out []classify.Example
 	for _, name := range labelled {
 		ex, err := readLabelled(name, in.maxLine, in.skip)
@@ -284,6 +307,38 @@ func (in *labelledInput) done() {
 	if in.skipped > maxSkipReports {
 		fmt.Fprintf(in.stderr, "skipped: … and %d more lines\n", in.skipped-maxSkipReports)
 	}
+}
+
+// dataExts are the file names a directory of labelled data is read for.
+var dataExts = []string{".jsonl", ".jsonl.gz", ".csv", ".csv.gz"}
+
+// expandDataDirs replaces each directory among names with the data files
+// directly in it (by dataExts, in name order, not descending), so that a
+// training set kept as several files is named once. A directory with no
+// data file is an error: it is more likely a wrong path than an intent.
+func expandDataDirs(names []string) ([]string, error) {
+	var out []string
+	for _, name := range names {
+		st, err := os.Stat(name)
+		if err != nil || !st.IsDir() {
+			out = append(out, name) // opening it reports the error
+			continue
+		}
+		entries, err := os.ReadDir(name)
+		if err != nil {
+			return nil, err
+		}
+		n := len(out)
+		for _, e := range entries {
+			if e.Type().IsRegular() && slices.ContainsFunc(dataExts, func(ext string) bool { return strings.HasSuffix(e.Name(), ext) }) {
+				out = append(out, filepath.Join(name, e.Name()))
+			}
+		}
+		if len(out) == n {
+			return nil, fmt.Errorf("%s: a directory with no data file (%s)", name, strings.Join(dataExts, ", "))
+		}
+	}
+	return out, nil
 }
 
 // readLabelled reads labelled listings: the `label` field must be

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/wildwarden/wildwarden/image/internal/shareddata"
 	"github.com/wildwarden/wildwarden/image/pdq"
+	"github.com/wildwarden/wildwarden/internal/shareddata"
 )
 
 func randomHash(rng *rand.Rand) pdq.Hash {

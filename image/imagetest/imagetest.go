@@ -20,7 +20,7 @@ import (
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 
-	"github.com/wildwarden/wildwarden/image/internal/shareddata"
+	"github.com/wildwarden/wildwarden/internal/shareddata"
 )
 
 // Scene draws coloured blocks on a gradient, with enough structure for a

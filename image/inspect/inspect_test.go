@@ -12,9 +12,9 @@ import (
 	"github.com/wildwarden/wildwarden"
 	"github.com/wildwarden/wildwarden/image/bank"
 	"github.com/wildwarden/wildwarden/image/fetch"
-	"github.com/wildwarden/wildwarden/image/internal/shareddata"
 	"github.com/wildwarden/wildwarden/image/ocr"
 	"github.com/wildwarden/wildwarden/image/pdq"
+	"github.com/wildwarden/wildwarden/internal/shareddata"
 	"github.com/wildwarden/wildwarden/screen"
 	"github.com/wildwarden/wildwarden/sqlite"
 )

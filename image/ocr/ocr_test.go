@@ -10,7 +10,7 @@ import (
 
 	"github.com/wildwarden/wildwarden/image/imagetest"
 
-	"github.com/wildwarden/wildwarden/image/internal/shareddata"
+	"github.com/wildwarden/wildwarden/internal/shareddata"
 )
 
 // renderListingPhoto draws lines of text like the caption a trader puts on

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wildwarden/wildwarden/image/internal/shareddata"
+	"github.com/wildwarden/wildwarden/internal/shareddata"
 )
 
 // referenceTolerance is upstream's acceptance rule for a new PDQ

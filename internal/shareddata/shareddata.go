@@ -1,5 +1,5 @@
 // Package shareddata finds the project's shared test data (the ../shared
-// folder beside the repository) for the image packages' tests.
+// folder beside the repository) for the project's tests.
 //
 // The data is optional: tests skip with a clear message when it is absent,
 // and fail instead when WW_REQUIRE_ALL=1 asks for every optional check.
