@@ -224,7 +224,7 @@ func (h *hookSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !wwhttp.VerifySignature(h.secret, body, r.Header.Get(wwhttp.HeaderSignature)) {
+	if wwhttp.VerifySignature(h.secret, body, r.Header.Get(wwhttp.HeaderSignature), time.Now(), 0) != nil {
 		h.bad++
 		w.WriteHeader(http.StatusUnauthorized)
 		return

@@ -3,10 +3,12 @@ package http_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -251,7 +253,7 @@ func (h *hookRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	if !wwhttp.VerifySignature(h.secret, body, r.Header.Get(wwhttp.HeaderSignature)) || r.Header.Get(wwhttp.HeaderTimestamp) == "" {
+	if wwhttp.VerifySignature(h.secret, body, r.Header.Get(wwhttp.HeaderSignature), time.Now(), 0) != nil || r.Header.Get(wwhttp.HeaderTimestamp) == "" {
 		h.bad++
 		w.WriteHeader(http.StatusUnauthorized)
 		return
@@ -403,6 +405,154 @@ func TestWebhookRetryDeadLetterAndRestart(t *testing.T) {
 	if got := strings.Join(hook.types(), " "); got != "block:L-2" {
 		t.Fatalf("after restart delivered %q, want block:L-2", got)
 	}
+}
+
+// TestWebhookRetrySignsAfresh fails a delivery once: the retry is signed
+// at its own send time, and each signature verifies at the time it was sent.
+func TestWebhookRetrySignsAfresh(t *testing.T) {
+	e := newEnv(t)
+	type sent struct {
+		signature, timestamp string
+		body                 []byte
+	}
+	var (
+		mu       sync.Mutex
+		received []sent
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		received = append(received, sent{r.Header.Get(wwhttp.HeaderSignature), r.Header.Get(wwhttp.HeaderTimestamp), body})
+		if len(received) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	var hook struct{ Secret string }
+	e.must(201, "POST", "/v1/webhooks", e.admin, map[string]any{"url": srv.URL}).json(t, &hook)
+	e.screen(e.platform, wildwarden.Listing{ID: "L-1", Title: "BLOCKME"})
+
+	clock := time.Now()
+	d := e.server.NewDispatcher()
+	d.Now = func() time.Time { return clock }
+	var times []time.Time
+	for range 2 {
+		times = append(times, clock)
+		if err := d.RunOnce(context.Background()); err != nil {
+			t.Fatalf("RunOnce: %v", err)
+		}
+		clock = clock.Add(time.Minute) // past the first retry's backoff
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(received) != 2 {
+		t.Fatalf("received %d attempts, want a failed one and its retry", len(received))
+	}
+	for i, got := range received {
+		if err := wwhttp.VerifySignature(hook.Secret, got.body, got.signature, times[i], 0); err != nil {
+			t.Errorf("attempt %d: %v", i+1, err)
+		}
+		if want := strconv.FormatInt(times[i].Unix(), 10); got.timestamp != want || !strings.HasPrefix(got.signature, "t="+want+",") {
+			t.Errorf("attempt %d: timestamp %q, signature %q; want both at %s", i+1, got.timestamp, got.signature, want)
+		}
+	}
+	if received[0].signature == received[1].signature {
+		t.Errorf("the retry reused the first attempt's signature %q", received[0].signature)
+	}
+	// A replay of the first attempt after the tolerance is refused.
+	if err := wwhttp.VerifySignature(hook.Secret, received[0].body, received[0].signature, times[0].Add(6*time.Minute), 0); !errors.Is(err, wwhttp.ErrSignatureExpired) {
+		t.Errorf("replay 6 minutes later: %v, want %v", err, wwhttp.ErrSignatureExpired)
+	}
+}
+
+// TestRevokeKeyThroughAPI revokes keys this server has just cached: each
+// stops working with the very next request.
+func TestRevokeKeyThroughAPI(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	issue := func(tenant, role string) (string, *wildwarden.APIKey) {
+		t.Helper()
+		secret, key, err := wwhttp.IssueKey(ctx, e.store, tenant, role, "", "temp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.must(200, "GET", "/v1/stats", secret, nil) // now in the key cache
+		return secret, key
+	}
+	secret, key := issue(e.tenant, wildwarden.RolePlatform)
+	e.must(403, "DELETE", "/v1/keys/"+key.ID, e.platform, nil)
+	e.must(204, "DELETE", "/v1/keys/"+key.ID, e.admin, nil)
+	e.must(401, "GET", "/v1/stats", secret, nil)
+	e.must(404, "DELETE", "/v1/keys/"+key.ID, e.admin, nil)
+
+	// An admin may revoke its own key.
+	adminSecret, adminKey := issue(e.tenant, wildwarden.RoleAdmin)
+	e.must(204, "DELETE", "/v1/keys/"+adminKey.ID, adminSecret, nil)
+	e.must(401, "GET", "/v1/stats", adminSecret, nil)
+
+	// Another tenant's key is not found, and keeps working.
+	otherTenant, _, _, _, _ := e.newTenant("shop-b")
+	otherSecret, otherKey := issue(otherTenant, wildwarden.RolePlatform)
+	e.must(404, "DELETE", "/v1/keys/"+otherKey.ID, e.admin, nil)
+	e.must(200, "GET", "/v1/stats", otherSecret, nil)
+}
+
+// heldKeyStore holds the first lookup of one key hash after the store has
+// answered, until released: a request in flight while its key is revoked.
+type heldKeyStore struct {
+	wildwarden.Store
+	hash     []byte
+	once     sync.Once
+	answered chan struct{}
+	release  chan struct{}
+}
+
+func (s *heldKeyStore) KeyByHash(ctx context.Context, hash []byte) (*wildwarden.APIKey, error) {
+	k, err := s.Store.KeyByHash(ctx, hash)
+	if string(hash) == string(s.hash) {
+		s.once.Do(func() {
+			close(s.answered)
+			<-s.release
+		})
+	}
+	return k, err
+}
+
+// TestRevokeKeyDuringLookup revokes a key between the store's answer to a
+// request with it and the key cache: the stale answer is not cached.
+func TestRevokeKeyDuringLookup(t *testing.T) {
+	e := newEnv(t)
+	secret, key, err := wwhttp.IssueKey(context.Background(), e.store, e.tenant, wildwarden.RolePlatform, "", "temp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := &heldKeyStore{Store: e.store, hash: wildwarden.HashKey(secret), answered: make(chan struct{}), release: make(chan struct{})}
+	srv, err := wwhttp.NewServer(wwhttp.Config{Store: held, Screener: e.screener})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := *e
+	h.http = httptest.NewServer(srv)
+	t.Cleanup(h.http.Close)
+
+	inFlight := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", h.http.URL+"/v1/stats", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		inFlight <- err
+	}()
+	<-held.answered
+	h.must(204, "DELETE", "/v1/keys/"+key.ID, h.admin, nil)
+	close(held.release)
+	if err := <-inFlight; err != nil {
+		t.Fatalf("request in flight: %v", err)
+	}
+	h.must(401, "GET", "/v1/stats", secret, nil)
 }
 
 // reopen serves an existing database (keys stay valid).
@@ -567,7 +717,7 @@ func TestHealthReadyOpenAPI(t *testing.T) {
 		"POST /v1/screen", "POST /v1/screen/batch", "GET /v1/listings/{id}", "GET /v1/queue", "POST /v1/queue/claim",
 		"POST /v1/queue/{id}/decision", "POST /v1/queue/audit-sample", "POST /v1/reports", "POST /v1/appeals",
 		"POST /v1/search-check", "POST /v1/search-check/events", "GET /v1/statements/{id}", "GET /v1/statements",
-		"POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/deliveries", "GET /v1/stats", "GET /v1/audit",
+		"POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/deliveries", "DELETE /v1/keys/{id}", "GET /v1/stats", "GET /v1/audit",
 	}
 	for _, route := range routes {
 		method, path, _ := strings.Cut(route, " ")

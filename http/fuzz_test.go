@@ -1,7 +1,11 @@
 package http
 
 import (
+	"encoding/hex"
+	"errors"
+	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wildwarden/wildwarden"
@@ -69,6 +73,32 @@ func FuzzInvalidUTF8Field(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if got := invalidUTF8Field(body); got == "" {
 			t.Fatalf("invalidUTF8Field(%q) = empty", body)
+		}
+	})
+}
+
+// FuzzVerifySignature checks that a webhook receiver's parser of the
+// untrusted signature header never panics, rejects with one of its three
+// reasons, and accepts only a header that holds the body's signature.
+func FuzzVerifySignature(f *testing.F) {
+	const secret = "whsec_fuzz"
+	body := []byte(`{"id":"E-1"}`)
+	now := time.Unix(1700000000, 0)
+	good := Sign(secret, body, now)
+	for _, s := range []string{good, good + "," + good, "", ",", "=", "t=", "v1=", "t=1,v1=", "t=-1," + good[13:],
+		"sha256=00", "t=99999999999999999999,v1=00", good[:20], strings.ToUpper(good), " " + good + " "} {
+		f.Add(s)
+	}
+	want := hex.EncodeToString(signatureMAC(secret, "1700000000", body))
+	f.Fuzz(func(t *testing.T, header string) {
+		err := VerifySignature(secret, body, header, now, 0)
+		switch {
+		case err == nil:
+			if !strings.Contains(strings.ToLower(header), want) {
+				t.Fatalf("accepted %q, which lacks the signature", header)
+			}
+		case !errors.Is(err, ErrSignatureMalformed) && !errors.Is(err, ErrSignatureMismatch) && !errors.Is(err, ErrSignatureExpired):
+			t.Fatalf("VerifySignature(%q) = %v, not one of its reasons", header, err)
 		}
 	})
 }

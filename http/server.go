@@ -73,7 +73,10 @@ type Server struct {
 	images   *imageService // image banks and image screening (bank.go)
 
 	keysMu sync.Mutex
-	keys   map[string]cachedKey
+	keys   map[string]cachedKey // by key hash
+	// keysGen counts evictions: a lookup that began before one caches
+	// nothing, so a key read just before its revocation is not put back.
+	keysGen uint64
 }
 
 type cachedKey struct {
@@ -174,6 +177,8 @@ func (s *Server) routes() {
 	handle("GET /v1/webhooks", adminRoles, s.handleWebhooks)
 	handle("GET /v1/webhooks/deliveries", adminRoles, s.handleDeliveries)
 
+	handle("DELETE /v1/keys/{id}", adminRoles, s.handleRevokeKey)
+
 	handle("GET /v1/stats", platformRoles, s.handleStats)
 	handle("GET /v1/audit", adminRoles, s.handleAuditLog)
 	s.bankRoutes(handle)
@@ -268,13 +273,15 @@ func (s *Server) authenticated(roles []string, h func(w http.ResponseWriter, r *
 }
 
 // lookupKey finds a key by its secret's hash, caching answers for a few
-// seconds (a revoked key stops working within keyCacheTTL).
+// seconds: a key revoked through this server stops working here at once
+// (RevokeKey), one revoked elsewhere within keyCacheTTL.
 func (s *Server) lookupKey(ctx context.Context, secret string) (*wildwarden.APIKey, error) {
 	hash := wildwarden.HashKey(secret)
 	cacheKey := string(hash)
 	now := time.Now()
 	s.keysMu.Lock()
 	c, ok := s.keys[cacheKey]
+	gen := s.keysGen
 	s.keysMu.Unlock()
 	if ok && now.Before(c.expires) {
 		return c.key, nil
@@ -296,9 +303,39 @@ func (s *Server) lookupKey(ctx context.Context, secret string) (*wildwarden.APIK
 	if len(s.keys) > 10000 {
 		s.keys = map[string]cachedKey{}
 	}
-	s.keys[cacheKey] = cachedKey{key: key, expires: now.Add(keyCacheTTL)}
+	if s.keysGen == gen {
+		s.keys[cacheKey] = cachedKey{key: key, expires: now.Add(keyCacheTTL)}
+	}
 	s.keysMu.Unlock()
 	return key, nil
+}
+
+// RevokeKey revokes one of a tenant's keys and drops it from this server's
+// key cache, so it stops working here with the next request. Other servers
+// on the same store keep their cached copy up to keyCacheTTL.
+func (s *Server) RevokeKey(ctx context.Context, tenantID, keyID string) error {
+	if err := s.store.RevokeKey(ctx, tenantID, keyID); err != nil {
+		return err
+	}
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	s.keysGen++
+	for hash, c := range s.keys {
+		if c.key.TenantID == tenantID && c.key.ID == keyID {
+			delete(s.keys, hash)
+		}
+	}
+	return nil
+}
+
+// handleRevokeKey revokes a key of the caller's tenant (the caller's own
+// key included).
+func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request, p *principal) error {
+	if err := s.RevokeKey(r.Context(), p.TenantID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {

@@ -3,9 +3,6 @@ package http
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,28 +14,15 @@ import (
 	"github.com/wildwarden/wildwarden"
 )
 
-// Signature headers of a webhook delivery. The receiver recomputes
-// HMAC-SHA256 of the raw body with the webhook's secret and compares in
-// constant time.
+// Headers of a webhook delivery. HeaderSignature carries the signed send
+// time and the signature (see Sign); HeaderTimestamp repeats the time, but
+// only the signed one may be trusted.
 const (
 	HeaderSignature = "X-Wildwarden-Signature"
 	HeaderTimestamp = "X-Wildwarden-Timestamp"
 	HeaderEvent     = "X-Wildwarden-Event"
 	HeaderDelivery  = "X-Wildwarden-Delivery"
 )
-
-// Sign returns the signature header value of a body: "sha256=" and the hex
-// HMAC-SHA256 of the body with the secret.
-func Sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
-
-// VerifySignature checks a signature header in constant time.
-func VerifySignature(secret string, body []byte, header string) bool {
-	return hmac.Equal([]byte(Sign(secret, body)), []byte(header))
-}
 
 // webhookRequest is the body of POST /v1/webhooks.
 type webhookRequest struct {
@@ -126,6 +110,8 @@ type Dispatcher struct {
 	Poll        time.Duration // how often to look for due deliveries
 	BaseBackoff time.Duration // the first retry's delay; doubles each time
 	MaxAttempts int
+	// Now replaces the clock (tests); nil means time.Now.
+	Now func() time.Time
 	// metrics counts attempts when the dispatcher belongs to a Server.
 	metrics *metrics
 }
@@ -138,6 +124,13 @@ func (s *Server) NewDispatcher() *Dispatcher {
 		Client: &http.Client{Timeout: 10 * time.Second},
 		Poll:   time.Second, BaseBackoff: 2 * time.Second, MaxAttempts: 8,
 	}
+}
+
+func (d *Dispatcher) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
 }
 
 // Run delivers until ctx ends.
@@ -158,7 +151,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 
 // RunOnce attempts every due delivery once.
 func (d *Dispatcher) RunOnce(ctx context.Context) error {
-	due, err := d.Store.DueDeliveries(ctx, time.Now(), 100)
+	due, err := d.Store.DueDeliveries(ctx, d.now(), 100)
 	if err != nil {
 		return fmt.Errorf("webhooks: due deliveries: %w", err)
 	}
@@ -181,7 +174,7 @@ func (d *Dispatcher) attempt(ctx context.Context, dl wildwarden.Delivery) *wildw
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		a.State = wildwarden.DeliveryDelivered
-		a.NextAt = time.Now()
+		a.NextAt = d.now()
 	default:
 		if err != nil {
 			a.Error = err.Error()
@@ -191,10 +184,10 @@ func (d *Dispatcher) attempt(ctx context.Context, dl wildwarden.Delivery) *wildw
 		attempts := dl.Attempts + 1
 		if attempts >= d.MaxAttempts {
 			a.State = wildwarden.DeliveryDead
-			a.NextAt = time.Now()
+			a.NextAt = d.now()
 		} else {
 			a.State = wildwarden.DeliveryPending
-			a.NextAt = time.Now().Add(d.BaseBackoff << (attempts - 1))
+			a.NextAt = d.now().Add(d.BaseBackoff << (attempts - 1))
 		}
 	}
 	if d.metrics != nil {
@@ -203,6 +196,8 @@ func (d *Dispatcher) attempt(ctx context.Context, dl wildwarden.Delivery) *wildw
 	return a
 }
 
+// post sends one attempt, signed at send time: a retry carries a fresh
+// timestamp, so it stays within the receiver's tolerance.
 func (d *Dispatcher) post(ctx context.Context, dl wildwarden.Delivery) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dl.URL, bytes.NewReader(dl.Body))
 	if err != nil {
@@ -212,8 +207,9 @@ func (d *Dispatcher) post(ctx context.Context, dl wildwarden.Delivery) (int, err
 	req.Header.Set("User-Agent", "wildwarden-webhooks")
 	req.Header.Set(HeaderEvent, dl.EventType)
 	req.Header.Set(HeaderDelivery, dl.ID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(time.Now().Unix(), 10))
-	req.Header.Set(HeaderSignature, Sign(dl.Secret, dl.Body))
+	now := d.now()
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(HeaderSignature, Sign(dl.Secret, dl.Body, now))
 	resp, err := d.Client.Do(req)
 	if err != nil {
 		return 0, err
