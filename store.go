@@ -127,7 +127,9 @@ type Store interface {
 
 	// Review console (package console).
 	// SetPassword stores a user's password hash (an encoded argon2id hash,
-	// never the password); ENOTFOUND when the tenant has no such user.
+	// never the password) and ends the user's console sessions, so a reset
+	// signs out whoever knew the old password; ENOTFOUND when the tenant
+	// has no such user.
 	SetPassword(ctx context.Context, tenantID, userID, hash string) error
 	// SellerListings returns the latest screening of each listing of a
 	// seller, newest first.
@@ -143,6 +145,35 @@ type Store interface {
 	// Activity returns a tenant's daily counts since a time, for the
 	// console's dashboard.
 	Activity(ctx context.Context, tenantID string, since time.Time) (*Activity, error)
+
+	// Console sessions and failed sign-ins are kept here, not in the
+	// console's memory, so that every replica sees a sign-in or sign-out at
+	// once and a restart signs no one out. They are working state, not
+	// facts: rows are deleted, and they are not audited (the console logs
+	// sign-ins). Times come from the caller, whose clock decides expiry.
+	// CreateSession stores a session (ENOTFOUND when the tenant has no such
+	// user, ECONFLICT when a session has the token hash, EINVALID when a
+	// field is missing).
+	CreateSession(ctx context.Context, s *ConsoleSession) error
+	// Session returns the session with this token hash unless it has
+	// expired at now; ENOTFOUND otherwise.
+	Session(ctx context.Context, tokenHash []byte, now time.Time) (*ConsoleSession, error)
+	// DeleteSession ends a session (signing out); ending one that does not
+	// exist is no error.
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// AddSignInFailure records a failed sign-in with the tenant and user
+	// name as typed (the console folds their case).
+	AddSignInFailure(ctx context.Context, tenant, user string, at time.Time) error
+	// SignInFailures returns the times of a tenant and user name's latest
+	// failed sign-ins after since, newest first, at most limit of them.
+	SignInFailures(ctx context.Context, tenant, user string, since time.Time, limit int) ([]time.Time, error)
+	// ClearSignInFailures forgets a tenant and user name's failures (after
+	// a successful sign-in).
+	ClearSignInFailures(ctx context.Context, tenant, user string) error
+	// PruneSignIns deletes the sessions expired at now and the failed
+	// sign-ins at or before failuresBefore. Neither counts any more, so
+	// calling it now and then only keeps the tables small.
+	PruneSignIns(ctx context.Context, now, failuresBefore time.Time) error
 
 	// Learning from reviewers.
 	// ExportDecisions calls fn once for each of the tenant's listings whose
@@ -672,6 +703,43 @@ type KBAddition struct {
 	Note      string    `json:"note"`
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
+}
+
+// ConsoleSession is a person signed in to the review console. Only the
+// SHA-256 of the cookie's token is stored, so a copy of the database
+// hands out no working cookie.
+type ConsoleSession struct {
+	TokenHash []byte
+	TenantID  string
+	// TenantName and UserName are read with the session, for the pages.
+	TenantName string
+	UserID     string
+	UserName   string
+	// Role is the user's role at sign-in (reviewer or admin).
+	Role string
+	// CSRF is the token every form of the session carries.
+	CSRF      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Valid checks the fields a store needs to keep a new session.
+func (s *ConsoleSession) Valid() error {
+	switch {
+	case len(s.TokenHash) != sha256.Size:
+		return Errorf(EINVALID, "token_hash", "must be a SHA-256 hash (%d bytes)", sha256.Size)
+	case s.TenantID == "":
+		return Errorf(EINVALID, "tenant_id", "is required")
+	case s.UserID == "":
+		return Errorf(EINVALID, "user_id", "is required")
+	case s.Role != RoleReviewer && s.Role != RoleAdmin:
+		return Errorf(EINVALID, "role", "must be reviewer or admin")
+	case s.CSRF == "":
+		return Errorf(EINVALID, "csrf", "is required")
+	case s.ExpiresAt.IsZero():
+		return Errorf(EINVALID, "expires_at", "is required")
+	}
+	return nil
 }
 
 // Activity is a tenant's activity per UTC day ("2006-01-02"), for the

@@ -73,7 +73,10 @@ func (c *Console) signedIn(h func(w http.ResponseWriter, r *http.Request, s *ses
 	return func(w http.ResponseWriter, r *http.Request) {
 		var sess *session
 		if ck, err := r.Cookie(sessionCookie); err == nil {
-			sess = c.sessions.get(ck.Value)
+			if sess, err = c.sessionOf(r.Context(), ck.Value); err != nil {
+				c.fail(w, r, nil, err)
+				return
+			}
 		}
 		if sess == nil {
 			if r.Method == http.MethodGet {
@@ -142,19 +145,34 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 		c.setCookie(w, r, loginCSRFCookie, token, time.Hour)
 		c.render(w, status, "login", &page{Title: "Sign in", Error: msg, Data: loginData{CSRF: token, Tenant: tenantRef, User: userName, Next: next}})
 	}
-	if until := c.lockout.lockedUntil(tenantRef, userName); !until.IsZero() {
+	ctx := r.Context()
+	c.pruneNowAndThen(ctx)
+	until, err := c.lockedUntil(ctx, tenantRef, userName)
+	if err != nil {
+		c.fail(w, r, nil, err)
+		return
+	}
+	if !until.IsZero() {
 		again(http.StatusTooManyRequests, "Too many failed sign-ins. Try again after "+until.UTC().Format("15:04 MST")+", or ask an admin.")
 		return
 	}
-	sess, err := c.authenticate(r.Context(), tenantRef, userName, password)
+	sess, err := c.authenticate(ctx, tenantRef, userName, password)
 	if err != nil {
 		c.log.Warn("console: sign-in failed", "tenant", tenantRef, "user", userName, "remote", r.RemoteAddr, "err", err)
-		c.lockout.fail(tenantRef, userName)
+		if err := c.signInFailed(ctx, tenantRef, userName); err != nil {
+			c.log.Error("console: count a failed sign-in", "tenant", tenantRef, "user", userName, "err", err)
+		}
 		again(http.StatusUnauthorized, "Wrong tenant, user name or password.")
 		return
 	}
-	c.lockout.succeed(tenantRef, userName)
-	token := c.sessions.create(sess)
+	if err := c.signInSucceeded(ctx, tenantRef, userName); err != nil {
+		c.log.Error("console: clear failed sign-ins", "tenant", tenantRef, "user", userName, "err", err)
+	}
+	token, err := c.startSession(ctx, sess)
+	if err != nil {
+		c.fail(w, r, nil, err)
+		return
+	}
 	c.setCookie(w, r, sessionCookie, token, c.cfg.SessionTTL)
 	c.setCookie(w, r, loginCSRFCookie, "", -time.Second)
 	c.log.Info("console: signed in", "tenant", sess.TenantName, "user", sess.UserName, "role", sess.Role)
@@ -205,7 +223,10 @@ func (c *Console) authenticate(ctx context.Context, tenantRef, userName, passwor
 
 func (c *Console) handleLogout(w http.ResponseWriter, r *http.Request, s *session) {
 	if ck, err := r.Cookie(sessionCookie); err == nil {
-		c.sessions.end(ck.Value)
+		if err := c.endSession(r.Context(), ck.Value); err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
 	}
 	c.setCookie(w, r, sessionCookie, "", -time.Second)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wildwarden/wildwarden"
@@ -83,15 +84,16 @@ const (
 
 // Console serves the console's pages.
 type Console struct {
-	cfg      Config
-	log      *slog.Logger
-	now      func() time.Time
-	pages    map[string]*template.Template
-	reasons  []reasonCode
-	sessions *sessionStore
-	lockout  *lockout
-	mux      *http.ServeMux
-	static   http.Handler
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	pages   map[string]*template.Template
+	reasons []reasonCode
+	mux     *http.ServeMux
+	static  http.Handler
+
+	pruneMu   sync.Mutex
+	nextPrune time.Time // when pruneNowAndThen next deletes expired sessions
 }
 
 // reasonCode is a reason a reviewer gives with a decision.
@@ -132,8 +134,6 @@ func New(cfg Config) (*Console, error) {
 		return nil, fmt.Errorf("console: static files: %w", err)
 	}
 	c.static = http.StripPrefix("/static/", http.FileServerFS(sub))
-	c.sessions = newSessionStore(c.cfg.SessionTTL, c.now)
-	c.lockout = newLockout(maxLoginFailures, lockoutWindow, c.now)
 	c.routes()
 	return c, nil
 }

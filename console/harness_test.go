@@ -30,7 +30,7 @@ const testPassword = "correct horse battery staple"
 // harness is a running service (API and console) on a fresh database,
 // with a clock the test can move.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	store   *sqlite.Store
 	engine  *screen.Reloadable
 	srv     *httptest.Server
@@ -75,7 +75,7 @@ func (h *harness) advance(d time.Duration) {
 	h.clockMu.Unlock()
 }
 
-func newHarness(t *testing.T, tenants ...string) *harness {
+func newHarness(t testing.TB, tenants ...string) *harness {
 	t.Helper()
 	h := &harness{t: t, tenants: map[string]string{}, keys: map[string]string{}}
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "ww.db"), sqlite.Options{Now: h.storeNow})
@@ -88,15 +88,7 @@ func newHarness(t *testing.T, tenants ...string) *harness {
 		t.Fatal(err)
 	}
 	h.store, h.engine = store, engine
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api, err := wwhttp.NewServer(wwhttp.Config{Store: store, Screener: engine, Logger: quiet, Console: func(api *wwhttp.Server) (http.Handler, error) {
-		return console.New(console.Config{Store: store, Decider: api, Engine: engine, Now: h.now, Lease: time.Minute, Logger: quiet})
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.srv = httptest.NewServer(api)
-	t.Cleanup(h.srv.Close)
+	h.srv = h.replica()
 	ctx := wildwarden.WithActor(context.Background(), "test")
 	for _, name := range tenants {
 		tn := &wildwarden.Tenant{Name: name}
@@ -111,6 +103,22 @@ func newHarness(t *testing.T, tenants ...string) *harness {
 		h.keys[name] = secret
 	}
 	return h
+}
+
+// replica starts another service (API and console) on the harness's store,
+// as a second `wildwarden serve` on the same database would be.
+func (h *harness) replica() *httptest.Server {
+	h.t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	api, err := wwhttp.NewServer(wwhttp.Config{Store: h.store, Screener: h.engine, Logger: quiet, Console: func(api *wwhttp.Server) (http.Handler, error) {
+		return console.New(console.Config{Store: h.store, Decider: api, Engine: h.engine, Now: h.now, Lease: time.Minute, Logger: quiet})
+	}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	h.t.Cleanup(srv.Close)
+	return srv
 }
 
 // user creates a user with testPassword.
@@ -160,11 +168,19 @@ func (h *harness) screen(tenant string, listings ...wildwarden.Listing) []wildwa
 type browser struct {
 	h      *harness
 	client *http.Client
+	base   string // the URL of the service it talks to
 }
 
 func (h *harness) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{h: h, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &browser{h: h, base: h.srv.URL, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// via returns the browser talking to another replica with the same
+// cookies, as a load balancer without sticky sessions would send it
+// (cookies are not bound to a port, so the jar sends them to both).
+func (b *browser) via(srv *httptest.Server) *browser {
+	return &browser{h: b.h, client: b.client, base: srv.URL}
 }
 
 // response is a fetched page.
@@ -187,12 +203,12 @@ func (b *browser) do(req *http.Request) response {
 }
 
 func (b *browser) get(path string) response {
-	req, _ := http.NewRequest(http.MethodGet, b.h.srv.URL+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
 	return b.do(req)
 }
 
 func (b *browser) post(path string, form url.Values) response {
-	req, _ := http.NewRequest(http.MethodPost, b.h.srv.URL+path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
 }
@@ -200,7 +216,7 @@ func (b *browser) post(path string, form url.Values) response {
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // csrf returns the CSRF token of a page's forms.
-func csrf(t *testing.T, page string) string {
+func csrf(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(page)
 	if m == nil {

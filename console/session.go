@@ -1,40 +1,26 @@
 package console
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/wildwarden/wildwarden"
 )
 
-// session is a signed-in person. Sessions live in the process's memory:
-// a restart signs everyone out, and behind a load balancer a browser must
-// stick to one node.
-type session struct {
-	TenantID   string
-	TenantName string
-	UserID     string
-	UserName   string
-	Role       string
-	CSRF       string // the token every form of this session carries
-	Expires    time.Time
-}
+// session is a signed-in person. Sessions and failed sign-ins live in the
+// store, not in this process: a restart signs no one out, and replicas
+// behind a load balancer need no sticky sessions. Nothing is cached, so a
+// sign-out on one replica ends the session on all of them at once; the
+// price is one indexed read per request (docs/BENCHMARKS.md).
+type session = wildwarden.ConsoleSession
 
-// sessionStore holds sessions by the SHA-256 of their cookie value, so a
-// memory dump does not hand out working cookies.
-type sessionStore struct {
-	mu       sync.Mutex
-	sessions map[string]*session
-	ttl      time.Duration
-	now      func() time.Time
-}
-
-func newSessionStore(ttl time.Duration, now func() time.Time) *sessionStore {
-	return &sessionStore{sessions: map[string]*session{}, ttl: ttl, now: now}
-}
+// pruneEvery is how often a console deletes expired sessions and old
+// failed sign-ins. They no longer count, so this only keeps tables small.
+const pruneEvery = 15 * time.Minute
 
 // randomToken returns 32 random bytes in base64url.
 func randomToken() string {
@@ -43,109 +29,89 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func tokenKey(token string) string {
+// tokenHash is what the store keeps of a cookie value, so that a copy of
+// the database hands out no working cookie.
+func tokenHash(token string) []byte {
 	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:])
+	return h[:]
 }
 
-// create starts a session and returns its cookie value.
-func (s *sessionStore) create(sess *session) string {
+// startSession stores a new session for sess's person and returns its
+// cookie value.
+func (c *Console) startSession(ctx context.Context, sess *session) (string, error) {
 	token := randomToken()
+	sess.TokenHash = tokenHash(token)
 	sess.CSRF = randomToken()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	sess.Expires = now.Add(s.ttl)
-	for k, old := range s.sessions { // drop expired sessions as we go
-		if now.After(old.Expires) {
-			delete(s.sessions, k)
-		}
+	sess.ExpiresAt = c.now().Add(c.cfg.SessionTTL)
+	if err := c.cfg.Store.CreateSession(ctx, sess); err != nil {
+		return "", err
 	}
-	s.sessions[tokenKey(token)] = sess
-	return token
+	return token, nil
 }
 
-// get returns the live session of a cookie value, or nil.
-func (s *sessionStore) get(token string) *session {
+// sessionOf returns the live session of a cookie value, or nil.
+func (c *Console) sessionOf(ctx context.Context, token string) (*session, error) {
 	if token == "" {
-		return nil
+		return nil, nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.sessions[tokenKey(token)]
-	if !ok {
-		return nil
+	sess, err := c.cfg.Store.Session(ctx, tokenHash(token), c.now())
+	if wildwarden.ErrorCode(err) == wildwarden.ENOTFOUND {
+		return nil, nil
 	}
-	if s.now().After(sess.Expires) {
-		delete(s.sessions, tokenKey(token))
-		return nil
+	return sess, err
+}
+
+// endSession signs a session out.
+func (c *Console) endSession(ctx context.Context, token string) error {
+	return c.cfg.Store.DeleteSession(ctx, tokenHash(token))
+}
+
+// lockoutKey folds the tenant and user name as typed, so that "Alice"
+// and "alice" share their failures.
+func lockoutKey(tenant, user string) (string, string) {
+	return strings.ToLower(tenant), strings.ToLower(user)
+}
+
+// lockedUntil returns when sign-in opens again for a tenant and user
+// name, or the zero time: after maxLoginFailures failures within
+// lockoutWindow, sign-in is refused (also for the right password) until
+// the oldest of them is older than the window.
+func (c *Console) lockedUntil(ctx context.Context, tenant, user string) (time.Time, error) {
+	tenant, user = lockoutKey(tenant, user)
+	failures, err := c.cfg.Store.SignInFailures(ctx, tenant, user, c.now().Add(-lockoutWindow), maxLoginFailures)
+	if err != nil || len(failures) < maxLoginFailures {
+		return time.Time{}, err
 	}
-	return sess
+	return failures[maxLoginFailures-1].Add(lockoutWindow), nil
 }
 
-// end signs a session out.
-func (s *sessionStore) end(token string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.sessions, tokenKey(token))
+// signInFailed counts a failed sign-in toward the lockout.
+func (c *Console) signInFailed(ctx context.Context, tenant, user string) error {
+	tenant, user = lockoutKey(tenant, user)
+	return c.cfg.Store.AddSignInFailure(ctx, tenant, user, c.now())
 }
 
-// lockout counts failed sign-ins per tenant and user name: after
-// maxFailures failures within window, sign-in is refused until the oldest
-// of them is older than window (also for the right password).
-type lockout struct {
-	mu          sync.Mutex
-	failures    map[string][]time.Time
-	maxFailures int
-	window      time.Duration
-	now         func() time.Time
+// signInSucceeded forgets the failures before a successful sign-in.
+func (c *Console) signInSucceeded(ctx context.Context, tenant, user string) error {
+	tenant, user = lockoutKey(tenant, user)
+	return c.cfg.Store.ClearSignInFailures(ctx, tenant, user)
 }
 
-func newLockout(maxFailures int, window time.Duration, now func() time.Time) *lockout {
-	return &lockout{failures: map[string][]time.Time{}, maxFailures: maxFailures, window: window, now: now}
-}
-
-func lockoutKey(tenant, user string) string {
-	return strings.ToLower(tenant) + "\x00" + strings.ToLower(user)
-}
-
-// recent returns the failures inside the window, dropping older ones.
-func (l *lockout) recent(key string) []time.Time {
-	cutoff := l.now().Add(-l.window)
-	kept := l.failures[key][:0]
-	for _, t := range l.failures[key] {
-		if t.After(cutoff) {
-			kept = append(kept, t)
-		}
+// pruneNowAndThen deletes expired sessions and old failed sign-ins at
+// most once every pruneEvery in this process. Sign-in attempts call it:
+// they are rare enough, and the console has no goroutine of its own.
+func (c *Console) pruneNowAndThen(ctx context.Context) {
+	now := c.now()
+	c.pruneMu.Lock()
+	due := !now.Before(c.nextPrune)
+	if due {
+		c.nextPrune = now.Add(pruneEvery)
 	}
-	if len(kept) == 0 {
-		delete(l.failures, key)
-	} else {
-		l.failures[key] = kept
+	c.pruneMu.Unlock()
+	if !due {
+		return
 	}
-	return kept
-}
-
-// lockedUntil returns when sign-in opens again, or the zero time.
-func (l *lockout) lockedUntil(tenant, user string) time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.recent(lockoutKey(tenant, user))
-	if len(f) < l.maxFailures {
-		return time.Time{}
+	if err := c.cfg.Store.PruneSignIns(ctx, now, now.Add(-lockoutWindow)); err != nil {
+		c.log.Warn("console: prune expired sessions and sign-in failures", "err", err)
 	}
-	return f[len(f)-l.maxFailures].Add(l.window)
-}
-
-func (l *lockout) fail(tenant, user string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	key := lockoutKey(tenant, user)
-	l.failures[key] = append(l.recent(key), l.now())
-}
-
-func (l *lockout) succeed(tenant, user string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.failures, lockoutKey(tenant, user))
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/wildwarden/wildwarden"
 )
 
-// SetPassword stores a user's password hash.
+// SetPassword stores a user's password hash and ends the user's console
+// sessions.
 func (s *Store) SetPassword(ctx context.Context, tenantID, userID, hash string) error {
 	if hash == "" {
 		return wildwarden.Errorf(wildwarden.EINVALID, "password", "is required")
@@ -24,6 +25,9 @@ func (s *Store) SetPassword(ctx context.Context, tenantID, userID, hash string) 
 		}
 		if tag.RowsAffected() == 0 {
 			return notFound("user", userID)
+		}
+		if _, err := w.exec(`DELETE FROM console_sessions WHERE tenant_id = $1 AND user_id = $2`, tenantID, userID); err != nil {
+			return fmt.Errorf("postgres: set password: end sessions: %w", err)
 		}
 		w.audit(tenantID, "user.password", userID, "")
 		return nil

@@ -12,6 +12,9 @@
 //   - the audit chain has a single head row: each transaction appends its
 //     entries just before commit while holding that row's lock, so the
 //     chain never forks and its sequence numbers have no gaps.
+//   - review console sessions and failed sign-ins are rows, read on every
+//     console request and every sign-in, so a sign-out or a lockout holds
+//     on all replicas at once.
 //
 // Writes that hit a deadlock or serialization failure are retried.
 package postgres

@@ -11,7 +11,8 @@ import (
 	"github.com/wildwarden/wildwarden"
 )
 
-// SetPassword stores a user's password hash.
+// SetPassword stores a user's password hash and ends the user's console
+// sessions.
 func (s *Store) SetPassword(ctx context.Context, tenantID, userID, hash string) error {
 	if hash == "" {
 		return wildwarden.Errorf(wildwarden.EINVALID, "password", "is required")
@@ -23,6 +24,9 @@ func (s *Store) SetPassword(ctx context.Context, tenantID, userID, hash string) 
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("user", userID)
+		}
+		if _, err := w.exec(`DELETE FROM console_sessions WHERE tenant_id = ? AND user_id = ?`, tenantID, userID); err != nil {
+			return fmt.Errorf("sqlite: set password: end sessions: %w", err)
 		}
 		return w.audit(tenantID, "user.password", userID, "")
 	})

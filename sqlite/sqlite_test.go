@@ -12,7 +12,7 @@ import (
 	"github.com/wildwarden/wildwarden/storetest"
 )
 
-func open(t *testing.T) (*sqlite.Store, string) {
+func open(t testing.TB) (*sqlite.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ww.db")
 	s, err := sqlite.Open(path, sqlite.Options{})

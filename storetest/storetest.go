@@ -37,6 +37,8 @@ func Run(t *testing.T, newStore func(t *testing.T) wildwarden.Store) {
 		{"SampleAllowedAndStats", testSampleAllowedAndStats},
 		{"AuditChain", testAuditChain},
 		{"Passwords", testPasswords},
+		{"Sessions", testSessions},
+		{"SignInFailures", testSignInFailures},
 		{"SellerListingsAndReports", testSellerListingsAndReports},
 		{"KBAdditions", testKBAdditions},
 		{"Activity", testActivity},

@@ -169,7 +169,7 @@ func init() {
 	reviewerCreate.Flags().BoolVar(&withPassword, "password", false, "also set a review-console password (prompted on a terminal, else the first line of standard input)")
 	reviewerCreate.Flags().BoolVar(&asAdmin, "admin", false, "make the user an admin (may add to the knowledge base in the console)")
 	reviewerPassword := &cobra.Command{
-		Use: "password NAME", Short: "Set a reviewer's review-console password (prompted, or the first line of standard input)", Args: cobra.ExactArgs(1),
+		Use: "password NAME", Short: "Set a reviewer's review-console password (prompted, or the first line of standard input); signs out their sessions", Args: cobra.ExactArgs(1),
 		Example: `  wildwarden admin reviewer password alice
   printf '%s\n' "$PASSWORD" | wildwarden admin reviewer password --tenant shop-a alice`,
 		RunE: func(cmd *cobra.Command, args []string) error {
