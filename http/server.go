@@ -71,6 +71,9 @@ type Server struct {
 	cards    *cardSet
 	sor      *statementRules
 	images   *imageService // image banks and image screening (bank.go)
+	// routeRoles maps each registered pattern to the roles that may call
+	// it (nil for a public route), so a test can hold openapi.json to it.
+	routeRoles map[string][]string
 
 	keysMu sync.Mutex
 	keys   map[string]cachedKey // by key hash
@@ -140,19 +143,23 @@ var (
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	s.mux = m
+	s.routeRoles = map[string][]string{}
+	register := func(pattern string, roles []string, h http.Handler) {
+		s.routeRoles[pattern] = roles
+		m.Handle(pattern, h)
+	}
 	handle := func(pattern string, roles []string, h func(w http.ResponseWriter, r *http.Request, p *principal) error) {
-		route := pattern
-		m.Handle(pattern, s.instrument(route, s.authenticated(roles, h)))
+		register(pattern, roles, s.instrument(pattern, s.authenticated(roles, h)))
 	}
 	public := func(pattern string, h http.HandlerFunc) {
-		m.Handle(pattern, s.instrument(pattern, h))
+		register(pattern, nil, s.instrument(pattern, h))
 	}
 	public("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	public("GET /readyz", s.handleReady)
 	public("GET /v1/openapi.json", handleOpenAPI)
-	m.Handle("GET /metrics", s.metricsHandler())
+	register("GET /metrics", nil, s.metricsHandler())
 
 	handle("POST /v1/screen", platformRoles, s.handleScreen)
 	handle("POST /v1/screen/batch", platformRoles, s.handleScreenBatch)
