@@ -161,8 +161,12 @@ type Store interface {
 	// DeleteSession ends a session (signing out); ending one that does not
 	// exist is no error.
 	DeleteSession(ctx context.Context, tokenHash []byte) error
-	// AddSignInFailure records a failed sign-in with the tenant and user
-	// name as typed (the console folds their case).
+	// AddSignInFailure records a failed sign-in of a tenant and user name
+	// (the console folds their case, and names a tenant by its name however
+	// it was typed). Once it returns, every SignInFailures call that starts
+	// counts it, on any replica: the console counts an attempt before it
+	// checks the password, and relies on this to hold the lockout against
+	// attempts sent at once.
 	AddSignInFailure(ctx context.Context, tenant, user string, at time.Time) error
 	// SignInFailures returns the times of a tenant and user name's latest
 	// failed sign-ins after since, newest first, at most limit of them.

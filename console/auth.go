@@ -147,7 +147,13 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	c.pruneNowAndThen(ctx)
-	until, err := c.lockedUntil(ctx, tenantRef, userName)
+	tenant, err := c.tenantOf(ctx, tenantRef)
+	if err != nil {
+		c.fail(w, r, nil, err)
+		return
+	}
+	key := signInKeyOf(tenant, tenantRef, userName)
+	until, err := c.admit(ctx, key)
 	if err != nil {
 		c.fail(w, r, nil, err)
 		return
@@ -156,16 +162,13 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusTooManyRequests, "Too many failed sign-ins. Try again after "+until.UTC().Format("15:04 MST")+", or ask an admin.")
 		return
 	}
-	sess, err := c.authenticate(ctx, tenantRef, userName, password)
-	if err != nil {
+	sess, err := c.authenticate(ctx, tenant, userName, password)
+	if err != nil { // admit has counted the failure
 		c.log.Warn("console: sign-in failed", "tenant", tenantRef, "user", userName, "remote", r.RemoteAddr, "err", err)
-		if err := c.signInFailed(ctx, tenantRef, userName); err != nil {
-			c.log.Error("console: count a failed sign-in", "tenant", tenantRef, "user", userName, "err", err)
-		}
 		again(http.StatusUnauthorized, "Wrong tenant, user name or password.")
 		return
 	}
-	if err := c.signInSucceeded(ctx, tenantRef, userName); err != nil {
+	if err := c.signInSucceeded(ctx, key); err != nil {
 		c.log.Error("console: clear failed sign-ins", "tenant", tenantRef, "user", userName, "err", err)
 	}
 	token, err := c.startSession(ctx, sess)
@@ -182,19 +185,24 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 // errSignIn is any reason a sign-in fails; the person is not told which.
 var errSignIn = wildwarden.Errorf(wildwarden.EUNAUTHORIZED, "", "wrong tenant, user or password")
 
-// authenticate checks a user's password; only reviewers and admins may
-// sign in.
-func (c *Console) authenticate(ctx context.Context, tenantRef, userName, password string) (*session, error) {
-	var tenant *wildwarden.Tenant
+// tenantOf returns the tenant a sign-in names by its name or ID, or nil.
+func (c *Console) tenantOf(ctx context.Context, tenantRef string) (*wildwarden.Tenant, error) {
 	tenants, err := c.cfg.Store.Tenants(ctx)
 	if err != nil {
 		return nil, err
 	}
+	var tenant *wildwarden.Tenant
 	for i := range tenants {
 		if tenants[i].Name == tenantRef || tenants[i].ID == tenantRef {
 			tenant = &tenants[i]
 		}
 	}
+	return tenant, nil
+}
+
+// authenticate checks the password of a user of tenant (nil when the
+// sign-in named no tenant); only reviewers and admins may sign in.
+func (c *Console) authenticate(ctx context.Context, tenant *wildwarden.Tenant, userName, password string) (*session, error) {
 	var user *wildwarden.User
 	if tenant != nil {
 		users, err := c.cfg.Store.Users(ctx, tenant.ID)

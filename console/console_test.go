@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,6 +78,96 @@ func TestLockout(t *testing.T) {
 	h.advance(16 * time.Minute)
 	if r := b.signIn("shop-a", "alice", testPassword); r.status != http.StatusSeeOther {
 		t.Fatalf("right password after the window = %d, want a sign-in", r.status)
+	}
+}
+
+// TestLockoutHoldsForParallelAttempts: sign-ins sent at once cannot all
+// pass the lockout before any of them counts. Of 20 wrong passwords sent
+// together at most 5 reach the password check (401); the rest are refused
+// unchecked (429), and so is the right password afterwards.
+func TestLockoutHoldsForParallelAttempts(t *testing.T) {
+	h := newHarness(t, "shop-a")
+	h.user("shop-a", "alice", wildwarden.RoleReviewer)
+	const n = 20
+	browsers, forms := make([]*browser, n), make([]url.Values, n)
+	for i := range n {
+		browsers[i] = h.browser()
+		token := csrf(t, browsers[i].get("/login").body)
+		forms[i] = url.Values{"csrf": {token}, "tenant": {"shop-a"}, "user": {"alice"}, "password": {"not the password"}}
+	}
+	statuses, errs := make([]int, n), make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			resp, err := browsers[i].client.PostForm(browsers[i].base+"/login", forms[i])
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	close(start)
+	wg.Wait()
+	checked := 0
+	for i, status := range statuses {
+		switch {
+		case errs[i] != nil:
+			t.Fatalf("sign-in %d: %v", i+1, errs[i])
+		case status == http.StatusUnauthorized:
+			checked++
+		case status != http.StatusTooManyRequests:
+			t.Fatalf("sign-in %d = %d, want 401 (checked) or 429 (refused unchecked)", i+1, status)
+		}
+	}
+	if checked > 5 {
+		t.Fatalf("%d of %d parallel sign-ins reached the password check, want at most 5", checked, n)
+	}
+	if r := h.browser().signIn("shop-a", "alice", testPassword); r.status != http.StatusTooManyRequests {
+		t.Fatalf("right password after %d parallel failures = %d, want 429 (locked)", n, r.status)
+	}
+}
+
+// TestLockoutCountsTenantNameAndID: sign-in takes a tenant's name or its
+// ID, and failures with either add up to one lockout.
+func TestLockoutCountsTenantNameAndID(t *testing.T) {
+	h := newHarness(t, "shop-a")
+	h.user("shop-a", "alice", wildwarden.RoleReviewer)
+	id := h.tenants["shop-a"]
+	b := h.browser()
+	for i, tenant := range []string{"shop-a", id, "shop-a", id, "Shop-A"} {
+		if r := b.signIn(tenant, "alice", "not the password"); r.status != http.StatusUnauthorized {
+			t.Fatalf("failure %d (tenant %q) = %d", i+1, tenant, r.status)
+		}
+	}
+	for _, tenant := range []string{"shop-a", id} {
+		if r := b.signIn(tenant, "alice", testPassword); r.status != http.StatusTooManyRequests {
+			t.Fatalf("right password with tenant %q after 5 failures by name and ID = %d, want 429 (locked)", tenant, r.status)
+		}
+	}
+}
+
+// TestLockoutHidesTenants: the lockout treats a tenant that does not
+// exist as one that does, so its answers tell an attacker nothing: five
+// failures lock the name in any case, and other spellings of it with it.
+func TestLockoutHidesTenants(t *testing.T) {
+	h := newHarness(t, "shop-a")
+	h.user("shop-a", "alice", wildwarden.RoleReviewer)
+	for _, tenant := range []string{"shop-a", "shop-z"} { // shop-z does not exist
+		b := h.browser()
+		for i := range 5 {
+			if r := b.signIn(tenant, "alice", "not the password"); r.status != http.StatusUnauthorized || !strings.Contains(r.body, "Wrong tenant, user name or password") {
+				t.Fatalf("%s: failure %d = %d, want 401 with the message of every failure", tenant, i+1, r.status)
+			}
+		}
+		for _, spelling := range []string{tenant, strings.ToUpper(tenant)} {
+			if r := b.signIn(spelling, "alice", testPassword); r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many failed sign-ins") {
+				t.Fatalf("%s: sign-in as %q after 5 failures = %d, want 429 as for every tenant", tenant, spelling, r.status)
+			}
+		}
 	}
 }
 

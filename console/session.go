@@ -66,35 +66,67 @@ func (c *Console) endSession(ctx context.Context, token string) error {
 	return c.cfg.Store.DeleteSession(ctx, tokenHash(token))
 }
 
-// lockoutKey folds the tenant and user name as typed, so that "Alice"
-// and "alice" share their failures.
-func lockoutKey(tenant, user string) (string, string) {
-	return strings.ToLower(tenant), strings.ToLower(user)
+// signInKey is what the lockout counts failed sign-ins by: a tenant and a
+// user name, folded, so that "Alice" and "alice" share their failures.
+type signInKey struct{ tenant, user string }
+
+// signInKeyOf returns the lockout's key of a sign-in. Sign-in takes a
+// tenant's name or its ID, so a tenant that exists is counted by its name
+// however it was named, and a sign-in by ID gets no tries of its own; one
+// that does not exist is counted by the text typed. Both are folded alike,
+// so any spelling of a name is counted where it would be if the tenant
+// did not exist: the lockout's answers tell no one which tenants exist.
+func signInKeyOf(tenant *wildwarden.Tenant, tenantRef, user string) signInKey {
+	if tenant != nil {
+		tenantRef = tenant.Name
+	}
+	return signInKey{tenant: strings.ToLower(tenantRef), user: strings.ToLower(user)}
 }
 
-// lockedUntil returns when sign-in opens again for a tenant and user
-// name, or the zero time: after maxLoginFailures failures within
-// lockoutWindow, sign-in is refused (also for the right password) until
-// the oldest of them is older than the window.
-func (c *Console) lockedUntil(ctx context.Context, tenant, user string) (time.Time, error) {
-	tenant, user = lockoutKey(tenant, user)
-	failures, err := c.cfg.Store.SignInFailures(ctx, tenant, user, c.now().Add(-lockoutWindow), maxLoginFailures)
-	if err != nil || len(failures) < maxLoginFailures {
+// admit counts a sign-in attempt as a failure before its password is
+// checked, and returns when sign-in opens again if the attempt is refused
+// (the zero time if its password may be checked). A successful sign-in
+// then clears its attempt with the earlier failures.
+//
+// Counting first is what holds the lockout against attempts sent at once:
+// the password check takes tens of milliseconds, and attempts that counted
+// only after it all passed the lockout before any had failed. Each attempt
+// counts the failures stored once its own is, and the store makes a
+// failure visible to every read that starts after it is stored, so the
+// k-th attempt stored sees at least k: at most maxLoginFailures of any
+// burst reach the check, on any number of replicas, without a lock.
+func (c *Console) admit(ctx context.Context, key signInKey) (time.Time, error) {
+	// A locked-out attempt is refused before it is counted, so that trying
+	// again while locked does not move the end of the lockout.
+	if until, err := c.lockedUntil(ctx, key, 0); err != nil || !until.IsZero() {
+		return until, err
+	}
+	if err := c.cfg.Store.AddSignInFailure(ctx, key.tenant, key.user, c.now()); err != nil {
+		return time.Time{}, err
+	}
+	// One refused here stays counted: it passed the check above together
+	// with the failure that locked, so it moves the lockout's end by no more
+	// than the moments between them.
+	return c.lockedUntil(ctx, key, 1)
+}
+
+// lockedUntil returns when sign-in opens again for key, or the zero time:
+// after maxLoginFailures failures within lockoutWindow, sign-in is refused
+// (also for the right password) until the oldest of them is older than
+// the window. own is how many of the stored failures are the attempt's own
+// (0 before admit counts it, 1 after).
+func (c *Console) lockedUntil(ctx context.Context, key signInKey, own int) (time.Time, error) {
+	failures, err := c.cfg.Store.SignInFailures(ctx, key.tenant, key.user, c.now().Add(-lockoutWindow), maxLoginFailures+own)
+	if err != nil || len(failures) < maxLoginFailures+own {
 		return time.Time{}, err
 	}
 	return failures[maxLoginFailures-1].Add(lockoutWindow), nil
 }
 
-// signInFailed counts a failed sign-in toward the lockout.
-func (c *Console) signInFailed(ctx context.Context, tenant, user string) error {
-	tenant, user = lockoutKey(tenant, user)
-	return c.cfg.Store.AddSignInFailure(ctx, tenant, user, c.now())
-}
-
-// signInSucceeded forgets the failures before a successful sign-in.
-func (c *Console) signInSucceeded(ctx context.Context, tenant, user string) error {
-	tenant, user = lockoutKey(tenant, user)
-	return c.cfg.Store.ClearSignInFailures(ctx, tenant, user)
+// signInSucceeded forgets the failures before a successful sign-in, and
+// its own attempt with them.
+func (c *Console) signInSucceeded(ctx context.Context, key signInKey) error {
+	return c.cfg.Store.ClearSignInFailures(ctx, key.tenant, key.user)
 }
 
 // pruneNowAndThen deletes expired sessions and old failed sign-ins at

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"crypto/sha256"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,5 +187,42 @@ func testSignInFailures(t *testing.T, s wildwarden.Store) {
 	}
 	if len(failures("shop-a", "bob", window, 10)) != 1 {
 		t.Fatal("pruning deleted a recent failure")
+	}
+}
+
+// testSignInFailuresCountedAtOnce: a failure counts for every read that
+// starts after it is stored. Attempts that each store a failure and then
+// count them, all at once, see at least 1, 2, … n of them (the k-th
+// stored sees the k stored by then): the console's lockout lets the
+// attempts that see at most 5 check a password, so no more than 5 can.
+func testSignInFailuresCountedAtOnce(t *testing.T, s wildwarden.Store) {
+	const n = 20
+	now := time.Now().UTC()
+	counts, errs := make([]int, n), make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			if errs[i] = s.AddSignInFailure(ctx, "shop-a", "alice", now); errs[i] != nil {
+				return
+			}
+			var got []time.Time
+			got, errs[i] = s.SignInFailures(ctx, "shop-a", "alice", now.Add(-time.Minute), n)
+			counts[i] = len(got)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("add and count a failure at once: %v", err)
+		}
+	}
+	slices.Sort(counts)
+	for i, c := range counts {
+		if c < i+1 {
+			t.Fatalf("counts seen by %d attempts at once = %v: %d of them saw fewer than %d, so one missed a failure stored before it counted", n, counts, i+1, i+1)
+		}
 	}
 }

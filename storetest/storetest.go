@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) wildwarden.Store) {
 		{"Passwords", testPasswords},
 		{"Sessions", testSessions},
 		{"SignInFailures", testSignInFailures},
+		{"SignInFailuresCountedAtOnce", testSignInFailuresCountedAtOnce},
 		{"SellerListingsAndReports", testSellerListingsAndReports},
 		{"KBAdditions", testKBAdditions},
 		{"Activity", testActivity},
