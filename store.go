@@ -120,6 +120,25 @@ type Store interface {
 	AddImageBankEntry(ctx context.Context, tenantID string, e *ImageBankEntry) error
 	// RemoveImageBankEntry deletes an entry (ENOTFOUND when none).
 	RemoveImageBankEntry(ctx context.Context, tenantID, bank, id string) error
+	// ImageBankEntry returns one entry (ENOTFOUND when the tenant has no
+	// such bank or the bank no such entry).
+	ImageBankEntry(ctx context.Context, tenantID, bank, id string) (*ImageBankEntry, error)
+
+	// Following changes made by other processes. Every change is audited
+	// in its own transaction and both stores append to the audit chain in
+	// commit order, so a reader never sees an entry without the ones before
+	// it: a replica that has applied the entries up to a sequence number
+	// holds every change committed up to it.
+	// SyncLog lists the audit entries of all tenants after afterSeq whose
+	// action is one of SyncActions (what a running service keeps in
+	// memory: knowledge-base additions, image banks), oldest first, at
+	// most limit. An index holds only those entries, so a poll that finds
+	// nothing new costs one index probe however long the log is.
+	SyncLog(ctx context.Context, afterSeq int64, limit int) ([]AuditEntry, error)
+	// SyncHead returns the sequence number of the newest such entry, 0
+	// when there is none: read it before loading what it covers, and
+	// follow SyncLog from it.
+	SyncHead(ctx context.Context) (int64, error)
 
 	// Ready reports whether the store can serve (for /readyz).
 	Ready(ctx context.Context) error
@@ -656,6 +675,19 @@ func (e *AuditEntry) ComputeHash() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// Audit actions of the changes a running service keeps in memory, which
+// replicas follow through SyncLog.
+const (
+	AuditKBAdd      = "kb.add"      // subject: the addition's ID
+	AuditBankCreate = "bank.create" // subject: the bank's name
+	AuditBankDelete = "bank.delete" // subject: the bank's name
+	AuditBankAdd    = "bank.add"    // subject: BANK/ENTRY-ID
+	AuditBankRemove = "bank.remove" // subject: BANK/ENTRY-ID
+)
+
+// SyncActions are the actions SyncLog lists.
+var SyncActions = []string{AuditKBAdd, AuditBankCreate, AuditBankDelete, AuditBankAdd, AuditBankRemove}
+
 type actorKey struct{}
 
 // WithActor returns a context that names who acts (a key or user ID), for
@@ -688,8 +720,9 @@ const (
 
 // KBAddition is a code word or cue an admin added in the console. It takes
 // effect without a restart and is kept (and audited) in the store, so every
-// start applies it over the embedded knowledge base. Additions apply to the
-// engine of every tenant; TenantID and CreatedBy say who added it.
+// start applies it over the embedded knowledge base, and other replicas
+// pick it up from the audit log (SyncLog). Additions apply to the engine
+// of every tenant; TenantID and CreatedBy say who added it.
 type KBAddition struct {
 	ID       string `json:"id"`
 	TenantID string `json:"tenant_id"`

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -65,4 +66,36 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, string, error) {
 		return nil
 	})
 	return n, head, err
+}
+
+// The queries of SyncLog and SyncHead. Their condition is the one of the
+// partial index audit_sync (migration 005), so the planner can prove that
+// the index covers them.
+const (
+	syncWhere     = `action IN ('kb.add', 'bank.create', 'bank.delete', 'bank.add', 'bank.remove')`
+	syncLogQuery  = `SELECT ` + auditColumns + ` FROM audit WHERE ` + syncWhere + ` AND seq > $1 ORDER BY seq LIMIT $2`
+	syncHeadQuery = `SELECT seq FROM audit WHERE ` + syncWhere + ` ORDER BY seq DESC LIMIT 1`
+)
+
+// SyncLog lists the audit entries of all tenants after a sequence number
+// that change what a running service keeps in memory.
+func (s *Store) SyncLog(ctx context.Context, afterSeq int64, limit int) ([]wildwarden.AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, syncLogQuery, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: sync log: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (wildwarden.AuditEntry, error) { return scanAudit(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: sync log: %w", err)
+	}
+	return out, nil
+}
+
+// SyncHead returns the sequence number of the newest entry SyncLog lists.
+func (s *Store) SyncHead(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.pool.QueryRow(ctx, syncHeadQuery).Scan(&seq); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("postgres: sync head: %w", err)
+	}
+	return seq, nil
 }

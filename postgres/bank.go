@@ -73,6 +73,20 @@ func (s *Store) ImageBankEntries(ctx context.Context, tenantID, bank string) ([]
 	return out, nil
 }
 
+// ImageBankEntry returns one entry of a bank.
+func (s *Store) ImageBankEntry(ctx context.Context, tenantID, bank, id string) (*wildwarden.ImageBankEntry, error) {
+	e := wildwarden.ImageBankEntry{Bank: bank, ID: id}
+	err := s.pool.QueryRow(ctx, `SELECT hash, quality, species, category, source, added_by, note, added_at FROM image_bank_entries
+		WHERE tenant_id = $1 AND bank = $2 AND id = $3`, tenantID, bank, id).Scan(&e.Hash, &e.Quality, &e.Species, &e.Category, &e.Source, &e.AddedBy, &e.Note, &e.AddedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("image bank entry", bank+"/"+id)
+	} else if err != nil {
+		return nil, fmt.Errorf("postgres: image bank entry %s/%s: %w", bank, id, err)
+	}
+	e.AddedAt = utc(e.AddedAt)
+	return &e, nil
+}
+
 // CreateImageBank stores a new bank; CreatedAt is set to the store's clock
 // and CreatedBy to the context's actor when empty.
 func (s *Store) CreateImageBank(ctx context.Context, b *wildwarden.ImageBank) error {
@@ -97,7 +111,7 @@ func (s *Store) CreateImageBank(ctx context.Context, b *wildwarden.ImageBank) er
 			}
 			return fmt.Errorf("postgres: create image bank: %w", err)
 		}
-		w.audit(b.TenantID, "bank.create", b.Name, b.Kind+" "+b.Description)
+		w.audit(b.TenantID, wildwarden.AuditBankCreate, b.Name, b.Kind+" "+b.Description)
 		return nil
 	})
 }
@@ -116,7 +130,7 @@ func (s *Store) DeleteImageBank(ctx context.Context, tenantID, bank string) erro
 		if tag.RowsAffected() == 0 {
 			return notFound("image bank", bank)
 		}
-		w.audit(tenantID, "bank.delete", bank, fmt.Sprintf("%d entries", entries))
+		w.audit(tenantID, wildwarden.AuditBankDelete, bank, fmt.Sprintf("%d entries", entries))
 		return nil
 	})
 }
@@ -148,7 +162,7 @@ func (s *Store) AddImageBankEntry(ctx context.Context, tenantID string, e *wildw
 			}
 			return fmt.Errorf("postgres: add image bank entry: %w", err)
 		}
-		w.audit(tenantID, "bank.add", e.Bank+"/"+e.ID, fmt.Sprintf("%s q%d %s %s", e.Hash, e.Quality, e.Category, e.Source))
+		w.audit(tenantID, wildwarden.AuditBankAdd, e.Bank+"/"+e.ID, fmt.Sprintf("%s q%d %s %s", e.Hash, e.Quality, e.Category, e.Source))
 		return nil
 	})
 }
@@ -164,7 +178,7 @@ func (s *Store) RemoveImageBankEntry(ctx context.Context, tenantID, bank, id str
 		if err != nil {
 			return fmt.Errorf("postgres: remove image bank entry: %w", err)
 		}
-		w.audit(tenantID, "bank.remove", bank+"/"+id, hash)
+		w.audit(tenantID, wildwarden.AuditBankRemove, bank+"/"+id, hash)
 		return nil
 	})
 }

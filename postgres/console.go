@@ -101,7 +101,7 @@ func (s *Store) AddKBAddition(ctx context.Context, a *wildwarden.KBAddition) err
 			a.ID, a.TenantID, a.Kind, a.Text, a.Lang, a.Category, a.Taxon, a.Cue, a.Regex, a.Note, a.CreatedBy, a.CreatedAt); err != nil {
 			return fmt.Errorf("postgres: add kb addition: %w", err)
 		}
-		w.audit(a.TenantID, "kb.add", a.ID, a.Kind+" "+a.Text+" ("+a.Note+")")
+		w.audit(a.TenantID, wildwarden.AuditKBAdd, a.ID, a.Kind+" "+a.Text+" ("+a.Note+")")
 		return nil
 	})
 }

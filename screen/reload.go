@@ -25,6 +25,9 @@ type Reloadable struct {
 	opts Options
 	cur  atomic.Pointer[Engine]
 	mu   sync.Mutex // serializes Apply
+	// applied holds the IDs of the additions the current engine was built
+	// with, in order.
+	applied []string
 }
 
 // NewReloadable builds an engine from opts and wraps it.
@@ -71,10 +74,20 @@ func (r *Reloadable) KB() *kb.KB { return r.Current().KB() }
 
 // Apply rebuilds the engine from the base knowledge base plus all the
 // given additions (the whole list, not only new ones) and swaps it in. On
-// an error the current engine stays.
+// an error the current engine stays. A stored addition never changes, so
+// when the additions have the IDs of the current engine's, in the same
+// order, the current engine stays too: a replica that learns of the
+// additions it made itself does not build again.
 func (r *Reloadable) Apply(adds []wildwarden.KBAddition) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	ids := make([]string, len(adds))
+	for i, a := range adds {
+		ids[i] = a.ID
+	}
+	if slices.Equal(ids, r.applied) && !slices.Contains(ids, "") {
+		return nil
+	}
 	k, err := WithAdditions(r.base, adds)
 	if err != nil {
 		return err
@@ -84,6 +97,7 @@ func (r *Reloadable) Apply(adds []wildwarden.KBAddition) error {
 		return fmt.Errorf("screen: rebuild with additions: %w", err)
 	}
 	r.cur.Store(e)
+	r.applied = ids
 	return nil
 }
 

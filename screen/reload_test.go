@@ -20,13 +20,8 @@ func TestReloadableApply(t *testing.T) {
 	listing := &wildwarden.Listing{ID: "L-1", Title: "zorbleflax bangle for sale, DM me"}
 	before := r.ScreenListing(listing)
 	v0, _ := r.Versions()
-	var category string
-	for id := range r.Base().Categories {
-		if category == "" || id < category {
-			category = id
-		}
-	}
-	add := wildwarden.KBAddition{ID: "kba_1", Kind: wildwarden.KBAddTerm, Text: "zorbleflax", Lang: "en", Category: category, Note: "test"}
+	add := codeWord(r, "kba_1", "zorbleflax")
+	category := add.Category
 	if err := r.Apply([]wildwarden.KBAddition{add}); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -80,8 +75,55 @@ func TestReloadableConcurrent(t *testing.T) {
 			}
 		}()
 	}
-	if err := r.Apply(nil); err != nil {
+	if err := r.Apply([]wildwarden.KBAddition{codeWord(r, "kba_1", "zorbleflax")}); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
+}
+
+// codeWord returns an addition of a made-up code word in the knowledge
+// base's first category.
+func codeWord(r *Reloadable, id, text string) wildwarden.KBAddition {
+	var category string
+	for c := range r.Base().Categories {
+		if category == "" || c < category {
+			category = c
+		}
+	}
+	return wildwarden.KBAddition{ID: id, Kind: wildwarden.KBAddTerm, Text: text, Lang: "en", Category: category, Note: "test"}
+}
+
+// TestReloadableApplyKeepsSameAdditions: additions with the IDs the engine
+// was built with keep the engine (a replica learning of its own addition
+// builds nothing); one more addition builds a new engine.
+func TestReloadableApplyKeepsSameAdditions(t *testing.T) {
+	r, err := NewReloadable(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := r.Current()
+	if err := r.Apply(nil); err != nil || r.Current() != base {
+		t.Fatalf("Apply(none) on the base engine: %v, engine replaced: %v", err, r.Current() != base)
+	}
+	first := []wildwarden.KBAddition{codeWord(r, "kba_1", "zorbleflax")}
+	if err := r.Apply(first); err != nil || r.Current() == base {
+		t.Fatalf("Apply(one addition): %v, engine replaced: %v; want a new engine", err, r.Current() != base)
+	}
+	built := r.Current()
+	if err := r.Apply(first); err != nil || r.Current() != built {
+		t.Fatalf("Apply(the same addition): %v, engine replaced: %v; want it kept", err, r.Current() != built)
+	}
+	both := append(first, codeWord(r, "kba_2", "quibbleplunk"))
+	if err := r.Apply(both); err != nil || r.Current() == built {
+		t.Fatalf("Apply(one more addition): %v, engine replaced: %v; want a new engine", err, r.Current() != built)
+	}
+	// Additions that were never stored have no ID: always built.
+	unstored := []wildwarden.KBAddition{codeWord(r, "", "zorbleflax")}
+	if err := r.Apply(unstored); err != nil {
+		t.Fatal(err)
+	}
+	again := r.Current()
+	if err := r.Apply(unstored); err != nil || r.Current() == again {
+		t.Fatalf("Apply(additions without IDs) twice: %v, engine replaced: %v; want a new engine", err, r.Current() != again)
+	}
 }

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/wildwarden/wildwarden"
@@ -65,4 +67,39 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, string, error) {
 		return n, head, fmt.Errorf("sqlite: audit verify: %w", err)
 	}
 	return n, head, nil
+}
+
+// syncWhere selects the audit entries of wildwarden.SyncActions; it is
+// the condition of the partial index audit_sync (migration 005), word for
+// word, or SQLite would not use the index.
+const syncWhere = `action IN ('kb.add', 'bank.create', 'bank.delete', 'bank.add', 'bank.remove')`
+
+// SyncLog lists the audit entries of all tenants after a sequence number
+// that change what a running service keeps in memory.
+func (s *Store) SyncLog(ctx context.Context, afterSeq int64, limit int) ([]wildwarden.AuditEntry, error) {
+	rows, err := s.query(ctx, `SELECT seq, tenant_id, actor, action, subject, data, at, prev_hash, hash FROM audit INDEXED BY audit_sync
+		WHERE `+syncWhere+` AND seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: sync log: %w", err)
+	}
+	defer rows.Close()
+	out := []wildwarden.AuditEntry{}
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *e)
+	}
+	return out, rows.Err()
+}
+
+// SyncHead returns the sequence number of the newest entry SyncLog lists.
+func (s *Store) SyncHead(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.queryRow(ctx, `SELECT seq FROM audit INDEXED BY audit_sync WHERE `+syncWhere+` ORDER BY seq DESC LIMIT 1`).Scan(&seq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlite: sync head: %w", err)
+	}
+	return seq, nil
 }

@@ -65,6 +65,21 @@ func (s *Store) ImageBankEntries(ctx context.Context, tenantID, bank string) ([]
 	return out, rows.Err()
 }
 
+// ImageBankEntry returns one entry of a bank.
+func (s *Store) ImageBankEntry(ctx context.Context, tenantID, bank, id string) (*wildwarden.ImageBankEntry, error) {
+	e := wildwarden.ImageBankEntry{Bank: bank, ID: id}
+	var at string
+	err := s.queryRow(ctx, `SELECT hash, quality, species, category, source, added_by, note, added_at FROM image_bank_entries WHERE tenant_id = ? AND bank = ? AND id = ?`,
+		tenantID, bank, id).Scan(&e.Hash, &e.Quality, &e.Species, &e.Category, &e.Source, &e.AddedBy, &e.Note, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("image bank entry", bank+"/"+id)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: image bank entry %s/%s: %w", bank, id, err)
+	}
+	e.AddedAt = parseTime(at)
+	return &e, nil
+}
+
 // CreateImageBank stores a new bank; CreatedAt is set to the store's clock
 // and CreatedBy to the context's actor when empty.
 func (s *Store) CreateImageBank(ctx context.Context, b *wildwarden.ImageBank) error {
@@ -89,7 +104,7 @@ func (s *Store) CreateImageBank(ctx context.Context, b *wildwarden.ImageBank) er
 			}
 			return fmt.Errorf("sqlite: create image bank: %w", err)
 		}
-		return w.audit(b.TenantID, "bank.create", b.Name, b.Kind+" "+b.Description)
+		return w.audit(b.TenantID, wildwarden.AuditBankCreate, b.Name, b.Kind+" "+b.Description)
 	})
 }
 
@@ -107,7 +122,7 @@ func (s *Store) DeleteImageBank(ctx context.Context, tenantID, bank string) erro
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("image bank", bank)
 		}
-		return w.audit(tenantID, "bank.delete", bank, fmt.Sprintf("%d entries", entries))
+		return w.audit(tenantID, wildwarden.AuditBankDelete, bank, fmt.Sprintf("%d entries", entries))
 	})
 }
 
@@ -142,7 +157,7 @@ func (s *Store) AddImageBankEntry(ctx context.Context, tenantID string, e *wildw
 			}
 			return fmt.Errorf("sqlite: add image bank entry: %w", err)
 		}
-		return w.audit(tenantID, "bank.add", e.Bank+"/"+e.ID, fmt.Sprintf("%s q%d %s %s", e.Hash, e.Quality, e.Category, e.Source))
+		return w.audit(tenantID, wildwarden.AuditBankAdd, e.Bank+"/"+e.ID, fmt.Sprintf("%s q%d %s %s", e.Hash, e.Quality, e.Category, e.Source))
 	})
 }
 
@@ -158,6 +173,6 @@ func (s *Store) RemoveImageBankEntry(ctx context.Context, tenantID, bank, id str
 		if _, err := w.exec(`DELETE FROM image_bank_entries WHERE tenant_id = ? AND bank = ? AND id = ?`, tenantID, bank, id); err != nil {
 			return fmt.Errorf("sqlite: remove image bank entry: %w", err)
 		}
-		return w.audit(tenantID, "bank.remove", bank+"/"+id, hash)
+		return w.audit(tenantID, wildwarden.AuditBankRemove, bank+"/"+id, hash)
 	})
 }

@@ -97,7 +97,7 @@ func (s *Store) AddKBAddition(ctx context.Context, a *wildwarden.KBAddition) err
 			a.ID, a.TenantID, a.Kind, a.Text, a.Lang, a.Category, a.Taxon, a.Cue, a.Regex, a.Note, a.CreatedBy, formatTime(a.CreatedAt)); err != nil {
 			return fmt.Errorf("sqlite: add kb addition: %w", err)
 		}
-		return w.audit(a.TenantID, "kb.add", a.ID, a.Kind+" "+a.Text+" ("+a.Note+")")
+		return w.audit(a.TenantID, wildwarden.AuditKBAdd, a.ID, a.Kind+" "+a.Text+" ("+a.Note+")")
 	})
 }
 

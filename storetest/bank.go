@@ -56,6 +56,16 @@ func testImageBanks(t *testing.T, s wildwarden.Store) {
 	_, err = s.ImageBankEntries(ctx, b, "nope")
 	wantCode(t, "entries of a missing bank", err, wildwarden.ENOTFOUND)
 
+	got, err := s.ImageBankEntry(ctx, a, "confirmed", "E-1")
+	if err != nil || got.Bank != "confirmed" || got.ID != "E-1" || got.Hash != hash || got.Quality != 90 || got.Species != "Manis javanica" ||
+		got.Category != "pangolin" || got.Source != "L-9" || got.AddedBy != "storetest" || !got.AddedAt.Equal(entry.AddedAt) {
+		t.Errorf("ImageBankEntry = %+v, %v; want %+v", got, err, *entry)
+	}
+	_, err = s.ImageBankEntry(ctx, a, "confirmed", "E-9")
+	wantCode(t, "a missing entry", err, wildwarden.ENOTFOUND)
+	_, err = s.ImageBankEntry(ctx, b, "confirmed", "E-1")
+	wantCode(t, "another tenant's entry", err, wildwarden.ENOTFOUND)
+
 	if err := s.RemoveImageBankEntry(ctx, a, "confirmed", "E-1"); err != nil {
 		t.Fatalf("RemoveImageBankEntry: %v", err)
 	}
@@ -94,5 +104,69 @@ func testImageBanks(t *testing.T, s wildwarden.Store) {
 	}
 	if _, _, err := s.VerifyAudit(ctx); err != nil {
 		t.Errorf("VerifyAudit: %v", err)
+	}
+}
+
+// testSyncLog: SyncLog lists the knowledge-base additions and image-bank
+// changes of every tenant in the order they were made, and nothing else
+// of the audit log; SyncHead names the newest of them.
+func testSyncLog(t *testing.T, s wildwarden.Store) {
+	if head, err := s.SyncHead(ctx); err != nil || head != 0 {
+		t.Fatalf("SyncHead of an empty store = %d, %v; want 0", head, err)
+	}
+	a := mustTenant(t, s, "shop-a")
+	b := mustTenant(t, s, "shop-b")
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	must("CreateImageBank", s.CreateImageBank(ctx, &wildwarden.ImageBank{TenantID: a, Name: "confirmed", Kind: "deny"}))
+	must("AddImageBankEntry", s.AddImageBankEntry(ctx, a, &wildwarden.ImageBankEntry{Bank: "confirmed", ID: "L-1#0", Hash: strings.Repeat("0f", 32), Quality: 90}))
+	save(t, s, a, screening("L-1", "x", wildwarden.Block, 0.9))
+	add := &wildwarden.KBAddition{TenantID: b, Kind: wildwarden.KBAddTerm, Text: "white gold", Lang: "en", Category: "ivory", Note: "n"}
+	must("AddKBAddition", s.AddKBAddition(ctx, add))
+	must("CreateUser", s.CreateUser(ctx, &wildwarden.User{TenantID: b, Name: "alice", Role: wildwarden.RoleReviewer}))
+	must("RemoveImageBankEntry", s.RemoveImageBankEntry(ctx, a, "confirmed", "L-1#0"))
+	must("DeleteImageBank", s.DeleteImageBank(ctx, a, "confirmed"))
+
+	log, err := s.SyncLog(ctx, 0, 100)
+	if err != nil {
+		t.Fatalf("SyncLog: %v", err)
+	}
+	var got []string
+	for i, e := range log {
+		got = append(got, e.TenantID+" "+e.Action+" "+e.Subject)
+		if i > 0 && e.Seq <= log[i-1].Seq {
+			t.Errorf("entry %d (seq %d) is not after seq %d", i, e.Seq, log[i-1].Seq)
+		}
+	}
+	want := []string{a + " bank.create confirmed", a + " bank.add confirmed/L-1#0", b + " kb.add " + add.ID,
+		a + " bank.remove confirmed/L-1#0", a + " bank.delete confirmed"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("SyncLog(0):\n got %q\nwant %q", got, want)
+	}
+	head, err := s.SyncHead(ctx)
+	if err != nil || head != log[len(log)-1].Seq {
+		t.Fatalf("SyncHead = %d, %v; want %d, the newest entry's", head, err, log[len(log)-1].Seq)
+	}
+	// Following from an entry returns the rest, a page at a time.
+	rest, err := s.SyncLog(ctx, log[1].Seq, 2)
+	if err != nil || len(rest) != 2 || rest[0].Seq != log[2].Seq || rest[1].Seq != log[3].Seq {
+		t.Fatalf("SyncLog(after entry 2, limit 2) = %+v, %v; want entries 3 and 4", rest, err)
+	}
+	// Other changes move neither the head nor the log.
+	save(t, s, a, screening("L-2", "y", wildwarden.Allow, 0.1))
+	if after, err := s.SyncLog(ctx, head, 100); err != nil || len(after) != 0 {
+		t.Fatalf("SyncLog after the head = %+v, %v; want nothing", after, err)
+	}
+	if h, err := s.SyncHead(ctx); err != nil || h != head {
+		t.Fatalf("SyncHead after a screening = %d, %v; want %d", h, err, head)
+	}
+	for _, action := range wildwarden.SyncActions {
+		if !strings.Contains(strings.Join(got, "|"), " "+action+" ") {
+			t.Errorf("SyncLog returned no %s entry", action)
+		}
 	}
 }

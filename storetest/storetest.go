@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) wildwarden.Store) {
 		{"KBAdditions", testKBAdditions},
 		{"Activity", testActivity},
 		{"ImageBanks", testImageBanks},
+		{"SyncLog", testSyncLog},
 		{"ExportDecisions", testExportDecisions},
 	}
 	for _, tt := range tests {

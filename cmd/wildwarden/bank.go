@@ -17,8 +17,8 @@ import (
 )
 
 // Bank commands work on the database directly, like admin. A running
-// service loads banks at start, so it sees changes made here after a
-// restart; changes made through the API take effect at once.
+// service picks up changes made here within its --sync-interval (package
+// replica); changes made through its API take effect there at once.
 
 // bankCLI holds the flags shared by the bank commands.
 type bankCLI struct {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/wildwarden/wildwarden"
 	"github.com/wildwarden/wildwarden/console"
 	wwhttp "github.com/wildwarden/wildwarden/http"
+	"github.com/wildwarden/wildwarden/replica"
 	"github.com/wildwarden/wildwarden/screen"
 )
 
@@ -38,6 +40,8 @@ type serveOptions struct {
 	lease   time.Duration
 	drain   time.Duration
 	debug   string
+	// syncInterval is how often other processes' changes are picked up.
+	syncInterval time.Duration
 	// Review console.
 	secureCookies   bool
 	reductionTarget float64
@@ -56,6 +60,13 @@ With no flags it listens on 127.0.0.1:8080 and keeps its data in
 ./wildwarden.db (SQLite, WAL). On the first start it creates the tenant
 "default" and prints its admin API key once; only a hash is stored.
 
+Replicas share the database: several serve processes on one PostgreSQL
+database, or serve beside the CLI on one SQLite file. Every --sync-interval
+a replica picks up, without a restart, the knowledge-base additions made in
+another replica's console and the image-bank changes made with 'wildwarden
+bank' or through another replica's API; when nothing changed, that costs
+one indexed query. Changes made through a replica apply to it at once.
+
 SIGINT or SIGTERM stops accepting connections and waits for requests in
 flight (up to --drain). An answered request is on disk: a crash of the
 process never loses it.`,
@@ -72,6 +83,7 @@ process never loses it.`,
 	cmd.Flags().Int64Var(&o.maxBody, "max-body", wwhttp.DefaultMaxBody, "largest request body in bytes")
 	cmd.Flags().DurationVar(&o.lease, "lease", wwhttp.DefaultLease, "how long a reviewer holds a claimed queue item")
 	cmd.Flags().DurationVar(&o.drain, "drain", 30*time.Second, "how long shutdown waits for requests in flight")
+	cmd.Flags().DurationVar(&o.syncInterval, "sync-interval", 10*time.Second, "how often to pick up knowledge-base additions and image-bank changes made by other replicas or the CLI (0 turns it off)")
 	cmd.Flags().BoolVar(&o.secureCookies, "secure-cookies", false, "mark the console's cookies Secure (set it behind a TLS-terminating proxy; requests over TLS always get Secure cookies)")
 	cmd.Flags().Float64Var(&o.reductionTarget, "reduction-target", 0.8, "the dashboard's goal: this share fewer violating listings than in the baseline period")
 	cmd.Flags().StringVar(&o.debug, "debug-addr", "", "serve Go profiles (/debug/pprof) on this separate address, e.g. 127.0.0.1:6060 (off by default)")
@@ -81,6 +93,9 @@ process never loses it.`,
 func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if o.syncInterval < 0 {
+		return fmt.Errorf("serve: --sync-interval is %v; want 0 (off) or more", o.syncInterval)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if os.Getenv("GOGC") == "" {
@@ -96,8 +111,16 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err := bootstrap(ctx, store, redactDSN(o.db), stderr); err != nil {
 		return err
 	}
+	// Other processes' changes are followed from the newest one before
+	// the engine and the banks are loaded, so none committed meanwhile is
+	// missed (replaying one that memory holds already changes nothing).
+	syncFrom, err := store.SyncHead(ctx)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	// The engine is reloadable: admins' knowledge-base additions (kept in
-	// the store) apply at start and, from the console, without a restart.
+	// the store) apply at start and, from the console or another
+	// replica's, without a restart.
 	engine, err := o.reloadableEngine(ctx, store)
 	if err != nil {
 		return fmt.Errorf("serve: screening engine: %w", err)
@@ -120,6 +143,13 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var syncer *replica.Syncer
+	if o.syncInterval > 0 {
+		syncer, err = replica.New(replica.Config{Store: store, Engine: engine, Banks: banks, After: syncFrom, Logger: log, Registerer: server.Registry()})
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -133,23 +163,25 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	dispatchCtx, stopDispatch := context.WithCancel(context.Background())
-	dispatched := make(chan struct{})
-	go func() {
-		defer close(dispatched)
-		server.NewDispatcher().Run(dispatchCtx)
-	}()
+	// The webhook dispatcher and the syncer run until the requests in
+	// flight are drained.
+	workCtx, stopWork := context.WithCancel(context.Background())
+	var work sync.WaitGroup
+	work.Go(func() { server.NewDispatcher().Run(workCtx) })
+	if syncer != nil {
+		work.Go(func() { syncer.Run(workCtx, o.syncInterval) })
+	}
 	if o.debug != "" {
 		go serveDebug(o.debug, log)
 	}
 	served := make(chan error, 1)
 	go func() { served <- httpServer.Serve(ln) }()
-	log.Info("wildwarden: listening", "url", "http://"+ln.Addr().String(), "db", redactDSN(o.db), "kb", kbVersion, "model", modelVersion)
+	log.Info("wildwarden: listening", "url", "http://"+ln.Addr().String(), "db", redactDSN(o.db), "kb", kbVersion, "model", modelVersion, "sync_interval", o.syncInterval)
 
 	select {
 	case err := <-served:
-		stopDispatch()
-		<-dispatched
+		stopWork()
+		work.Wait()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -157,8 +189,8 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	drainCtx, cancel := context.WithTimeout(context.Background(), o.drain)
 	defer cancel()
 	err = httpServer.Shutdown(drainCtx)
-	stopDispatch()
-	<-dispatched
+	stopWork()
+	work.Wait()
 	if err != nil && !errors.Is(err, nethttp.ErrServerClosed) {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}

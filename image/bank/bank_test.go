@@ -276,6 +276,17 @@ func (s *memoryStore) ListBanks(context.Context) ([]Info, error) { return s.bank
 func (s *memoryStore) ListEntries(_ context.Context, bank string) ([]Entry, error) {
 	return s.entries[bank], s.fail
 }
+func (s *memoryStore) Entry(_ context.Context, bank, id string) (Entry, error) {
+	for _, e := range s.entries[bank] {
+		if e.ID == id {
+			return e, s.fail
+		}
+	}
+	if s.fail != nil {
+		return Entry{}, s.fail
+	}
+	return Entry{}, wildwarden.Errorf(wildwarden.ENOTFOUND, "id", "no entry %s/%s", bank, id)
+}
 func (s *memoryStore) CreateBank(_ context.Context, info Info, actor string) error {
 	return s.record(fmt.Sprintf("%s create %s", actor, info.Name))
 }
@@ -347,5 +358,87 @@ func TestPersistentWritesStoreThenMemory(t *testing.T) {
 	want := "[ana create trafficking-confirmed ana add trafficking-confirmed/a bo remove trafficking-confirmed/a bo delete trafficking-confirmed]"
 	if got := fmt.Sprint(store.audit); got != want {
 		t.Errorf("audit trail %s, want %s", got, want)
+	}
+}
+
+// TestPersistentSync replays changes another process made to the store:
+// each brings memory to what the store holds, a change memory holds
+// already does nothing, and nothing is written back to the store.
+func TestPersistentSync(t *testing.T) {
+	ctx := context.Background()
+	store := &memoryStore{}
+	p := Persistent{Set: NewSet(), Store: store}
+	mustSync := func(what string, got bool, err error, want bool) {
+		t.Helper()
+		if err != nil || got != want {
+			t.Fatalf("%s = %v, %v; want %v", what, got, err, want)
+		}
+	}
+	matches := func(h pdq.Hash) []string {
+		var ids []string
+		for _, m := range p.Set.Match(pdq.Result{Hash: h, Quality: 100}, 0).Matches {
+			ids = append(ids, m.Entry.ID)
+		}
+		return ids
+	}
+
+	// Another process creates a bank with an entry.
+	store.banks = []Info{{Name: "confirmed", Kind: Deny}}
+	store.entries = map[string][]Entry{"confirmed": {entry("a", pdq.Hash{1})}}
+	got, err := p.SyncCreate(ctx, "confirmed")
+	mustSync("SyncCreate", got, err, true)
+	got, err = p.SyncCreate(ctx, "confirmed")
+	mustSync("SyncCreate again", got, err, false)
+	got, err = p.SyncAdd(ctx, "confirmed", "a")
+	mustSync("SyncAdd", got, err, true)
+	if ids := matches(pdq.Hash{1}); fmt.Sprint(ids) != "[a]" {
+		t.Fatalf("matches after SyncAdd = %v, want [a]", ids)
+	}
+	got, err = p.SyncAdd(ctx, "confirmed", "a")
+	mustSync("SyncAdd again", got, err, false)
+	got, err = p.SyncAdd(ctx, "confirmed", "removed-since")
+	mustSync("SyncAdd of an entry the store no longer has", got, err, false)
+	got, err = p.SyncAdd(ctx, "deleted-since", "a")
+	mustSync("SyncAdd to a bank memory does not have", got, err, false)
+	got, err = p.SyncCreate(ctx, "deleted-since")
+	mustSync("SyncCreate of a bank the store no longer has", got, err, false)
+
+	// A change made here and then replayed does nothing.
+	if err := p.AddEntry(ctx, "confirmed", entry("b", pdq.Hash{2}), "ana"); err != nil {
+		t.Fatal(err)
+	}
+	store.entries["confirmed"] = append(store.entries["confirmed"], entry("b", pdq.Hash{2}))
+	got, err = p.SyncAdd(ctx, "confirmed", "b")
+	mustSync("SyncAdd of an entry added here", got, err, false)
+
+	// The other process removes a, deletes the bank and creates it again
+	// as an allow bank with another entry.
+	mustSync("SyncRemove", p.SyncRemove("confirmed", "a"), nil, true)
+	mustSync("SyncRemove again", p.SyncRemove("confirmed", "a"), nil, false)
+	store.banks = []Info{{Name: "confirmed", Kind: Allow}}
+	store.entries = map[string][]Entry{"confirmed": {entry("c", pdq.Hash{3})}}
+	mustSync("SyncDelete", p.SyncDelete("confirmed"), nil, true)
+	got, err = p.SyncCreate(ctx, "confirmed")
+	mustSync("SyncCreate after the deletion", got, err, true)
+	got, err = p.SyncAdd(ctx, "confirmed", "c")
+	mustSync("SyncAdd to the new bank", got, err, true)
+	b, err := p.Set.Bank("confirmed")
+	if err != nil || b.Info().Kind != Allow || b.Len() != 1 {
+		t.Fatalf("bank after replaying = %+v (%d entries), %v; want the allow bank with c alone", b.Info(), b.Len(), err)
+	}
+	if _, ok := b.Get("c"); !ok {
+		t.Fatal("entry c is missing")
+	}
+
+	store.fail = errors.New("store down")
+	store.entries["confirmed"] = append(store.entries["confirmed"], entry("d", pdq.Hash{4}))
+	if _, err := p.SyncAdd(ctx, "confirmed", "d"); !errors.Is(err, store.fail) {
+		t.Errorf("SyncAdd error %v does not wrap the store failure", err)
+	}
+	if _, ok := b.Get("d"); ok {
+		t.Error("memory holds an entry the store could not be read for")
+	}
+	if want := "[ana add confirmed/b]"; fmt.Sprint(store.audit) != want {
+		t.Errorf("store writes %v, want %s alone: replaying writes nothing", store.audit, want)
 	}
 }

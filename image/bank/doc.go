@@ -13,6 +13,7 @@
 // hashes collide easily) are refused as entries and ignored as queries.
 //
 // The package does no I/O. Banks live in the store: Load fills a Set from
-// anything that implements Store, and Persistent writes every change to the
-// store (which audits it) before applying it in memory.
+// anything that implements Store, Persistent writes every change to the
+// store (which audits it) before applying it in memory, and its Sync
+// methods replay in memory the changes other processes stored.
 package bank

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/wildwarden/wildwarden"
 )
 
 // Store persists banks. The storage packages implement it; every change
@@ -11,6 +13,8 @@ import (
 type Store interface {
 	ListBanks(ctx context.Context) ([]Info, error)
 	ListEntries(ctx context.Context, bank string) ([]Entry, error)
+	// Entry returns one entry of a bank (ENOTFOUND when there is none).
+	Entry(ctx context.Context, bank, id string) (Entry, error)
 	CreateBank(ctx context.Context, info Info, actor string) error
 	DeleteBank(ctx context.Context, name, actor string) error
 	AddEntry(ctx context.Context, bank string, e Entry, actor string) error
@@ -118,4 +122,86 @@ func (p *Persistent) RemoveEntry(ctx context.Context, bankName, id, actor string
 		return Entry{}, fmt.Errorf("bank: remove %s from %s: %w", id, bankName, err)
 	}
 	return b.Remove(id)
+}
+
+// Other processes (replicas of the service, the CLI) change banks in the
+// store too. A replica follows their changes (wildwarden.Store.SyncLog) and
+// replays each one here, in the order they were made, with the methods
+// below. Each brings one bank or entry in memory to what the store holds
+// after the change, under the lock the changes made here take, and does
+// nothing when memory holds that already (this process made the change,
+// or loaded the banks after it). Memory loaded at some point, with every
+// change after that point replayed in order, equals the store: an entry
+// that exists at the end was added after its bank was last created, so its
+// addition is among the changes replayed.
+
+// SyncCreate follows the creation of a bank: the bank is read from the
+// store and added, empty (its entries follow as changes of their own),
+// unless memory has it or the store no longer does. It reports whether
+// memory changed.
+func (p *Persistent) SyncCreate(ctx context.Context, name string) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, err := p.Set.Bank(name); err == nil {
+		return false, nil
+	}
+	infos, err := p.Store.ListBanks(ctx)
+	if err != nil {
+		return false, fmt.Errorf("bank: sync create %s: %w", name, err)
+	}
+	for _, info := range infos {
+		if info.Name == name {
+			if _, err := p.Set.Create(info); err != nil {
+				return false, fmt.Errorf("bank: sync create %s: %w", name, err)
+			}
+			return true, nil
+		}
+	}
+	return false, nil // deleted since; its deletion follows
+}
+
+// SyncDelete follows the deletion of a bank: memory drops it, even when
+// the store has a bank of that name again (that one's creation follows).
+func (p *Persistent) SyncDelete(name string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.Set.Delete(name) == nil
+}
+
+// SyncAdd follows the addition of an entry: the entry is read from the
+// store and added unless memory has it, or memory has no such bank, or the
+// store no longer has the entry (a later change removed it).
+func (p *Persistent) SyncAdd(ctx context.Context, bankName, id string) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b, err := p.Set.Bank(bankName)
+	if err != nil {
+		return false, nil // deleted since
+	}
+	if _, ok := b.Get(id); ok {
+		return false, nil
+	}
+	e, err := p.Store.Entry(ctx, bankName, id)
+	if wildwarden.ErrorCode(err) == wildwarden.ENOTFOUND {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("bank: sync add %s to %s: %w", id, bankName, err)
+	}
+	if err := b.Add(e); err != nil {
+		return false, fmt.Errorf("bank: sync add %s to %s: %w", id, bankName, err)
+	}
+	return true, nil
+}
+
+// SyncRemove follows the removal of an entry: memory drops it, even when
+// the store has an entry of that ID again (that one's addition follows).
+func (p *Persistent) SyncRemove(bankName, id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b, err := p.Set.Bank(bankName)
+	if err != nil {
+		return false
+	}
+	_, err = b.Remove(id)
+	return err == nil
 }

@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/wildwarden/wildwarden"
@@ -14,6 +15,7 @@ import (
 type BankStore interface {
 	ImageBanks(ctx context.Context, tenantID string) ([]wildwarden.ImageBank, error)
 	ImageBankEntries(ctx context.Context, tenantID, bank string) ([]wildwarden.ImageBankEntry, error)
+	ImageBankEntry(ctx context.Context, tenantID, bank, id string) (*wildwarden.ImageBankEntry, error)
 	CreateImageBank(ctx context.Context, b *wildwarden.ImageBank) error
 	DeleteImageBank(ctx context.Context, tenantID, bank string) error
 	AddImageBankEntry(ctx context.Context, tenantID string, e *wildwarden.ImageBankEntry) error
@@ -57,6 +59,14 @@ func (t tenantStore) ListEntries(ctx context.Context, bankName string) ([]bank.E
 	return entries, nil
 }
 
+func (t tenantStore) Entry(ctx context.Context, bankName, id string) (bank.Entry, error) {
+	stored, err := t.store.ImageBankEntry(ctx, t.tenantID, bankName, id)
+	if err != nil {
+		return bank.Entry{}, err
+	}
+	return EntryFromStore(*stored)
+}
+
 func (t tenantStore) CreateBank(ctx context.Context, info bank.Info, actor string) error {
 	return t.store.CreateImageBank(wildwarden.WithActor(ctx, actor), &wildwarden.ImageBank{
 		TenantID: t.tenantID, Name: info.Name, Kind: string(info.Kind), Description: info.Description, CreatedBy: info.CreatedBy,
@@ -95,8 +105,8 @@ func EntryToStore(bankName string, e bank.Entry) wildwarden.ImageBankEntry {
 // Banks holds every tenant's banks in memory and writes changes through
 // to the store. A tenant's banks are loaded on first use, or all at once
 // by LoadAll when the service starts. Banks changed in the store by
-// another process (the CLI) are seen after a restart. It is safe for
-// concurrent use.
+// another process (a replica, the CLI) are seen when their changes are
+// replayed with Apply. It is safe for concurrent use.
 type Banks struct {
 	store   BankStore
 	mu      sync.Mutex
@@ -148,4 +158,36 @@ func (b *Banks) LoadAll(ctx context.Context, tenantIDs []string) (banks, entries
 		}
 	}
 	return banks, entries, nil
+}
+
+// Apply replays one image-bank change that a process stored (an entry of
+// wildwarden.Store.SyncLog) on the tenant's banks in memory, and reports
+// whether memory changed. Replaying a change memory holds already (made
+// here, or loaded after it) changes nothing. A tenant whose banks are not
+// loaded is left alone: they are read whole on first use. Other actions
+// are ignored.
+func (b *Banks) Apply(ctx context.Context, change wildwarden.AuditEntry) (bool, error) {
+	b.mu.Lock()
+	p, loaded := b.tenants[change.TenantID]
+	b.mu.Unlock()
+	if !loaded {
+		return false, nil
+	}
+	switch change.Action {
+	case wildwarden.AuditBankCreate:
+		return p.SyncCreate(ctx, change.Subject)
+	case wildwarden.AuditBankDelete:
+		return p.SyncDelete(change.Subject), nil
+	case wildwarden.AuditBankAdd, wildwarden.AuditBankRemove:
+		// Bank names hold no "/", entry IDs may.
+		bankName, id, ok := strings.Cut(change.Subject, "/")
+		if !ok {
+			return false, wildwarden.Errorf(wildwarden.EINVALID, "subject", "audit entry %d: %s subject %q is not BANK/ENTRY", change.Seq, change.Action, change.Subject)
+		}
+		if change.Action == wildwarden.AuditBankAdd {
+			return p.SyncAdd(ctx, bankName, id)
+		}
+		return p.SyncRemove(bankName, id), nil
+	}
+	return false, nil
 }

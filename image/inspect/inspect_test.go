@@ -334,3 +334,82 @@ func TestBanksPersistPerTenant(t *testing.T) {
 		t.Errorf("LoadAll = %d banks, %d entries, %v; want 1, 1", n, entries, err)
 	}
 }
+
+// TestBanksApply replays changes another process stored, by their audit
+// entries: an entry whose ID holds "/" lands in the right bank, only the
+// changed tenant is touched, a tenant not loaded yet stays unloaded (it is
+// read whole on first use), and a malformed subject is refused as invalid.
+func TestBanksApply(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ww.db")
+	store, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := wildwarden.WithActor(context.Background(), "test")
+	var tenants []string
+	for _, name := range []string{"shop-a", "shop-b"} {
+		tn := &wildwarden.Tenant{Name: name}
+		if err := store.CreateTenant(ctx, tn); err != nil {
+			t.Fatal(err)
+		}
+		tenants = append(tenants, tn.ID)
+	}
+	a, b := tenants[0], tenants[1]
+	banks := NewBanks(store)
+	if _, err := banks.Tenant(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	after, err := store.SyncHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Another process on the same file changes both tenants' banks.
+	other, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for _, tenant := range tenants {
+		cli := &bank.Persistent{Set: bank.NewSet(), Store: TenantStore(other, tenant)}
+		if _, err := cli.CreateBank(ctx, bank.Info{Name: "confirmed", Kind: bank.Deny}, "cli"); err != nil {
+			t.Fatal(err)
+		}
+		if err := cli.AddEntry(ctx, "confirmed", bank.Entry{ID: "case-17/photo#1", Hash: pdq.Hash{1}, Quality: 90}, "cli"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes, err := store.SyncLog(ctx, after, 100)
+	if err != nil || len(changes) != 4 {
+		t.Fatalf("SyncLog = %d changes, %v; want 4", len(changes), err)
+	}
+	var applied []string
+	for _, c := range changes {
+		changed, err := banks.Apply(ctx, c)
+		if err != nil {
+			t.Fatalf("Apply(%s %s): %v", c.Action, c.Subject, err)
+		}
+		if changed {
+			applied = append(applied, c.TenantID+" "+c.Action+" "+c.Subject)
+		}
+	}
+	if want := []string{a + " bank.create confirmed", a + " bank.add confirmed/case-17/photo#1"}; strings.Join(applied, "|") != strings.Join(want, "|") {
+		t.Errorf("changes applied:\n got %q\nwant %q (tenant b is not loaded)", applied, want)
+	}
+	set, err := banks.Set(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := set.Match(pdq.Result{Hash: pdq.Hash{1}, Quality: 90}, 0).Matches; len(m) != 1 || m[0].Entry.ID != "case-17/photo#1" {
+		t.Errorf("tenant a matches %+v, want the entry the other process added", m)
+	}
+	if setB, err := banks.Set(ctx, b); err != nil || len(setB.Banks()) != 1 {
+		t.Errorf("tenant b, loaded on first use, has %v banks (%v); want the one stored", setB.Banks(), err)
+	}
+
+	_, err = banks.Apply(ctx, wildwarden.AuditEntry{Seq: 99, TenantID: a, Action: wildwarden.AuditBankAdd, Subject: "no-slash"})
+	if wildwarden.ErrorCode(err) != wildwarden.EINVALID {
+		t.Errorf("Apply of a malformed subject = %v, want invalid", err)
+	}
+}

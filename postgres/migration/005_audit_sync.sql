@@ -1,0 +1,11 @@
+-- The PostgreSQL twin of sqlite/migration/005_audit_sync.sql: replicas
+-- follow each other's knowledge-base additions and image-bank changes
+-- through the audit log (Store.SyncLog), polling every few seconds. This
+-- partial index holds only those entries, so a poll that finds nothing new
+-- is one probe however many screenings the log holds. Its WHERE is the one
+-- in audit.go's queries.
+--
+-- Building it reads the whole audit table with writes blocked. On a large
+-- database, build it beforehand without blocking (CREATE INDEX
+-- CONCURRENTLY with this definition); this migration then finds it.
+CREATE INDEX IF NOT EXISTS audit_sync ON audit (seq) WHERE action IN ('kb.add', 'bank.create', 'bank.delete', 'bank.add', 'bank.remove');
