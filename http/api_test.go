@@ -534,7 +534,7 @@ func TestRevokeKeyDuringLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := *e
-	h.http = httptest.NewServer(srv)
+	h.http = serveValidated(t, srv)
 	t.Cleanup(h.http.Close)
 
 	inFlight := make(chan error, 1)
@@ -569,7 +569,7 @@ func reopen(t *testing.T, path string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.http = httptest.NewServer(e.server)
+	e.http = serveValidated(t, e.server)
 	t.Cleanup(func() { e.http.Close(); e.store.Close() })
 	return e
 }

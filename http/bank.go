@@ -201,7 +201,7 @@ func (s *Server) handleBankEntries(w http.ResponseWriter, r *http.Request, p *pr
 }
 
 // imageRequest is a request carrying one photo: as JSON, with the photo as
-// a data: URI or an https URL in "image"; or as multipart/form-data, with
+// a data: URI or an http(s) URL in "image"; or as multipart/form-data, with
 // the photo in the file field "image" and the other fields as form values.
 type imageRequest struct {
 	Image    string `json:"image"`
@@ -256,7 +256,7 @@ func (s *Server) readImageRequest(w http.ResponseWriter, r *http.Request) (*imag
 			return nil, nil, err
 		}
 		if req.Image == "" {
-			return nil, nil, wildwarden.Errorf(wildwarden.EINVALID, "image", "is required: a data: URI or an https URL")
+			return nil, nil, wildwarden.Errorf(wildwarden.EINVALID, "image", "is required: a data: URI or an http(s) URL")
 		}
 	}
 	for field, value := range map[string]string{"id": req.ID, "species": req.Species, "category": req.Category, "source": req.Source, "note": req.Note} {
@@ -314,16 +314,26 @@ func (s *Server) handleAddBankEntry(w http.ResponseWriter, r *http.Request, p *p
 	if e.Source == "" && req.Image != "" {
 		e.Source = inspect.ShortRef(req.Image)
 	}
-	if err := banks.AddEntry(r.Context(), r.PathValue("bank"), e, actor); err != nil {
-		return err
-	}
-	b, err := banks.Set.Bank(r.PathValue("bank"))
+	stored, err := addEntry(r.Context(), banks, r.PathValue("bank"), e, actor)
 	if err != nil {
 		return err
 	}
-	stored, _ := b.Get(e.ID)
 	writeJSON(w, http.StatusCreated, stored)
 	return nil
+}
+
+// addEntry adds an entry to a bank and returns it as the bank holds it,
+// with what the store filled in (the time it was added).
+func addEntry(ctx context.Context, banks *bank.Persistent, bankName string, e bank.Entry, actor string) (bank.Entry, error) {
+	if err := banks.AddEntry(ctx, bankName, e, actor); err != nil {
+		return bank.Entry{}, err
+	}
+	b, err := banks.Set.Bank(bankName)
+	if err != nil {
+		return bank.Entry{}, err
+	}
+	stored, _ := b.Get(e.ID)
+	return stored, nil
 }
 
 func (s *Server) handleRemoveBankEntry(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -399,8 +409,10 @@ func (s *Server) handleBankListingImages(w http.ResponseWriter, r *http.Request,
 	if req.Bank == "" {
 		return wildwarden.Errorf(wildwarden.EINVALID, "bank", "is required")
 	}
-	if len(req.Note) > maxNoteBytes {
-		return wildwarden.Errorf(wildwarden.ETOOLARGE, "note", "is longer than %d bytes", maxNoteBytes)
+	for field, value := range map[string]string{"species": req.Species, "category": req.Category, "note": req.Note} {
+		if len(value) > maxNoteBytes {
+			return wildwarden.Errorf(wildwarden.ETOOLARGE, field, "is longer than %d bytes", maxNoteBytes)
+		}
 	}
 	ctx := r.Context()
 	listingID := r.PathValue("id")
@@ -441,8 +453,9 @@ func (s *Server) handleBankListingImages(w http.ResponseWriter, r *http.Request,
 			h := pdq.HashImage(img.Image)
 			e := bank.Entry{ID: fmt.Sprintf("%s#%d", listingID, i), Hash: h.Hash, Quality: h.Quality, Species: species, Category: category,
 				Source: "listing " + listingID + " removed by decision " + removal.ID, AddedBy: actor, Note: req.Note}
-			if err = banks.AddEntry(ctx, req.Bank, e, actor); err == nil {
-				res.Entry = &e
+			var stored bank.Entry
+			if stored, err = addEntry(ctx, banks, req.Bank, e, actor); err == nil {
+				res.Entry = &stored
 				added++
 			}
 		}

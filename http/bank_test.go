@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,11 +31,17 @@ var (
 // (no OCR: the image package's tests cover it), on a fresh store.
 func newImageEnv(t *testing.T) *env {
 	t.Helper()
+	return newImageEnvAt(t, filepath.Join(t.TempDir(), "ww.db"))
+}
+
+// newImageEnvAt is newImageEnv on the database at path.
+func newImageEnvAt(t *testing.T, path string) *env {
+	t.Helper()
 	engineOnce.Do(func() { engine, engineErr = screen.New(screen.Options{}) })
 	if engineErr != nil {
 		t.Fatal(engineErr)
 	}
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "ww.db"), sqlite.Options{})
+	store, err := sqlite.Open(path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +54,7 @@ func newImageEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.http = httptest.NewServer(e.server)
+	e.http = serveValidated(t, e.server)
 	t.Cleanup(func() { e.http.Close(); store.Close() })
 	e.tenant, e.platform, e.admin, e.rev1, e.rev2 = e.newTenant("shop-a")
 	return e
@@ -267,6 +272,85 @@ func TestBankRemovedListingImages(t *testing.T) {
 	}
 }
 
+// TestBankTimesAreTheStored checks that a bank's created_at and an entry's
+// added_at are the times the store keeps, whichever way they are read: in
+// the answer that made them (POST /v1/banks, POST entries, a removed
+// listing's photos), in the lists, and in the lists after a restart.
+func TestBankTimesAreTheStored(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ww.db")
+	e := newImageEnvAt(t, path)
+	type stamped struct {
+		Name      string
+		ID        string
+		CreatedAt time.Time `json:"created_at"`
+		AddedAt   time.Time `json:"added_at"`
+	}
+	var created stamped
+	e.must(201, "POST", "/v1/banks", e.admin, map[string]string{"name": "confirmed"}).json(t, &created)
+	var added stamped
+	e.must(201, "POST", "/v1/banks/confirmed/entries", e.admin, map[string]string{"image": jpegURI(photo(t, 7, 640, 480, 90)), "id": "E-1"}).json(t, &added)
+
+	e.screen(e.platform, wildwarden.Listing{ID: "L-1", Title: "ivory", Images: []string{jpegURI(photo(t, 8, 640, 480, 90))}})
+	e.decideNext(e.rev1, "L-1", wildwarden.ActionRemove)
+	var banked struct{ Images []struct{ Entry *stamped } }
+	e.must(201, "POST", "/v1/listings/L-1/images:bank", e.rev1, map[string]string{"bank": "confirmed"}).json(t, &banked)
+	if len(banked.Images) != 1 || banked.Images[0].Entry == nil {
+		t.Fatalf("banked %+v, want the listing's photo", banked)
+	}
+	fromListing := *banked.Images[0].Entry
+
+	want := map[string]time.Time{"bank confirmed": created.CreatedAt, "entry E-1": added.AddedAt, "entry L-1#0": fromListing.AddedAt}
+	for what, at := range want {
+		if at.IsZero() {
+			t.Errorf("the answer that made %s has no time", what)
+		}
+	}
+	// lists reads the banks and entries as a server answers them.
+	lists := func(e *env) map[string]time.Time {
+		var banks struct{ Banks []stamped }
+		e.must(200, "GET", "/v1/banks", e.admin, nil).json(t, &banks)
+		var entries struct{ Entries []stamped }
+		e.must(200, "GET", "/v1/banks/confirmed/entries", e.admin, nil).json(t, &entries)
+		got := map[string]time.Time{}
+		for _, b := range banks.Banks {
+			got["bank "+b.Name] = b.CreatedAt
+		}
+		for _, en := range entries.Entries {
+			got["entry "+en.ID] = en.AddedAt
+		}
+		return got
+	}
+	check := func(when string, got map[string]time.Time) {
+		t.Helper()
+		for what, at := range want {
+			if !got[what].Equal(at) {
+				t.Errorf("%s: %s at %v, the answer that made it said %v", when, what, got[what], at)
+			}
+		}
+	}
+	check("listed", lists(e))
+	e.http.Close()
+	e.store.Close()
+	restarted := reopen(t, path)
+	restarted.admin = e.admin
+	check("listed after a restart", lists(restarted))
+}
+
+// TestBankListingImagesFieldLimits checks that the text fields of a
+// removed listing's photos are held to the limit of every text field.
+func TestBankListingImagesFieldLimits(t *testing.T) {
+	e := newEnv(t)
+	long := strings.Repeat("x", 4097)
+	for _, field := range []string{"species", "category", "note"} {
+		r := e.do("POST", "/v1/listings/L-1/images:bank", e.rev1, map[string]string{"bank": "confirmed", field: long})
+		var p wwhttp.Problem
+		r.json(t, &p)
+		if r.status != http.StatusRequestEntityTooLarge || p.Field != field {
+			t.Errorf("%s of 4,097 bytes: %d, field %q (%s); want 413 naming %s", field, r.status, p.Field, p.Detail, field)
+		}
+	}
+}
+
 // TestMatchImageBadRequests checks the refusals of the photo endpoint.
 func TestMatchImageBadRequests(t *testing.T) {
 	e := newImageEnv(t)
@@ -297,5 +381,13 @@ func TestMatchImageBadRequests(t *testing.T) {
 	}
 	if r := e.do("POST", "/v1/images/match", "", map[string]string{}); r.status != http.StatusUnauthorized {
 		t.Errorf("no key: %d", r.status)
+	}
+	// The refusal of a request without a photo names what the fetcher
+	// takes: http URLs too, as the loopback case shows (refused for its
+	// address, not its scheme).
+	var p wwhttp.Problem
+	e.do("POST", "/v1/images/match", e.platform, map[string]string{}).json(t, &p)
+	if p.Field != "image" || !strings.Contains(p.Detail, "a data: URI or an http(s) URL") {
+		t.Errorf("no image: field %q, detail %q; want image, naming data: URIs and http(s) URLs", p.Field, p.Detail)
 	}
 }

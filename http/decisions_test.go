@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -53,14 +52,6 @@ func TestDecisionExport(t *testing.T) {
 	_, platformB, adminB, revB, _ := e.newTenant("shop-b")
 	e.screen(platformB, wildwarden.Listing{ID: "L-B", Title: "REVIEWME of shop-b"})
 	e.decideNext(revB, "L-B", wildwarden.ActionRemove)
-
-	var doc struct {
-		Paths map[string]map[string]any `json:"paths"`
-	}
-	e.must(200, "GET", "/v1/openapi.json", "", nil).json(t, &doc)
-	if _, ok := doc.Paths["/v1/decisions/export"]["get"]; !ok {
-		t.Errorf("openapi.json does not describe GET /v1/decisions/export")
-	}
 
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	tests := []struct {
@@ -136,7 +127,7 @@ func TestDecisionExportFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv)
+	ts := serveValidated(t, srv)
 	defer ts.Close()
 	get := func() (*http.Response, []byte, error) {
 		t.Helper()

@@ -76,7 +76,7 @@ func newEnvAt(t *testing.T, path string) *env {
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
-	e.http = httptest.NewServer(e.server)
+	e.http = serveValidated(t, e.server)
 	t.Cleanup(func() { e.http.Close(); store.Close() })
 	e.tenant, e.platform, e.admin, e.rev1, e.rev2 = e.newTenant("shop-a")
 	return e

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -263,14 +264,18 @@ func TestBankConcurrentUse(t *testing.T) {
 	}
 }
 
-// memoryStore is a Store in memory that records the audit trail and can be
-// told to fail.
+// memoryStore is a Store in memory that records the audit trail, stamps
+// what it stores with its own clock (storeTime), and can be told to fail.
 type memoryStore struct {
 	banks   []Info
 	entries map[string][]Entry
 	audit   []string
 	fail    error
 }
+
+// storeTime is memoryStore's clock: what it sets as a bank's CreatedAt and
+// an entry's AddedAt, whatever the caller gave.
+var storeTime = time.Date(2026, 12, 1, 9, 30, 0, 123456000, time.UTC)
 
 func (s *memoryStore) ListBanks(context.Context) ([]Info, error) { return s.banks, s.fail }
 func (s *memoryStore) ListEntries(_ context.Context, bank string) ([]Entry, error) {
@@ -288,16 +293,38 @@ func (s *memoryStore) Entry(_ context.Context, bank, id string) (Entry, error) {
 	return Entry{}, wildwarden.Errorf(wildwarden.ENOTFOUND, "id", "no entry %s/%s", bank, id)
 }
 func (s *memoryStore) CreateBank(_ context.Context, info Info, actor string) error {
-	return s.record(fmt.Sprintf("%s create %s", actor, info.Name))
+	if err := s.record(fmt.Sprintf("%s create %s", actor, info.Name)); err != nil {
+		return err
+	}
+	info.CreatedAt = storeTime
+	s.banks = append(s.banks, info)
+	return nil
 }
 func (s *memoryStore) DeleteBank(_ context.Context, name, actor string) error {
-	return s.record(fmt.Sprintf("%s delete %s", actor, name))
+	if err := s.record(fmt.Sprintf("%s delete %s", actor, name)); err != nil {
+		return err
+	}
+	s.banks = slices.DeleteFunc(s.banks, func(info Info) bool { return info.Name == name })
+	delete(s.entries, name)
+	return nil
 }
 func (s *memoryStore) AddEntry(_ context.Context, bank string, e Entry, actor string) error {
-	return s.record(fmt.Sprintf("%s add %s/%s", actor, bank, e.ID))
+	if err := s.record(fmt.Sprintf("%s add %s/%s", actor, bank, e.ID)); err != nil {
+		return err
+	}
+	if s.entries == nil {
+		s.entries = map[string][]Entry{}
+	}
+	e.AddedAt = storeTime
+	s.entries[bank] = append(s.entries[bank], e)
+	return nil
 }
 func (s *memoryStore) RemoveEntry(_ context.Context, bank, id, actor string) error {
-	return s.record(fmt.Sprintf("%s remove %s/%s", actor, bank, id))
+	if err := s.record(fmt.Sprintf("%s remove %s/%s", actor, bank, id)); err != nil {
+		return err
+	}
+	s.entries[bank] = slices.DeleteFunc(s.entries[bank], func(e Entry) bool { return e.ID == id })
+	return nil
 }
 func (s *memoryStore) record(event string) error {
 	if s.fail != nil {
@@ -361,6 +388,59 @@ func TestPersistentWritesStoreThenMemory(t *testing.T) {
 	}
 }
 
+// TestPersistentHoldsWhatTheStoreStored checks that a bank and an entry
+// made through Persistent carry, in memory, the times the store stamped
+// them with, not the caller's (zero or otherwise), as they would after a
+// Load; and that memory takes nothing when the store cannot read back what
+// it stored.
+func TestPersistentHoldsWhatTheStoreStored(t *testing.T) {
+	ctx := context.Background()
+	store := &memoryStore{}
+	p := Persistent{Set: NewSet(), Store: store}
+	b, err := p.CreateBank(ctx, Info{Name: "confirmed", Kind: Deny}, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Info().CreatedAt; !got.Equal(storeTime) {
+		t.Errorf("bank in memory created at %v, want the store's %v", got, storeTime)
+	}
+	if err := p.AddEntry(ctx, "confirmed", entry("a", pdq.Hash{1}), "ana"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.Get("a"); !got.AddedAt.Equal(storeTime) {
+		t.Errorf("entry in memory added at %v, want the store's %v", got.AddedAt, storeTime)
+	}
+	loaded, err := Load(ctx, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, _ := loaded.Bank("confirmed")
+	if mem, _ := b.Get("a"); fmt.Sprint(lb.Info(), lb.Entries()) != fmt.Sprint(b.Info(), []Entry{mem}) {
+		t.Errorf("memory holds %v %v, a fresh Load %v %v", b.Info(), mem, lb.Info(), lb.Entries())
+	}
+
+	// The store takes the entry and then cannot find it (another process
+	// removed it at once): memory does not take it either.
+	forgetful := &forgetfulStore{memoryStore: store}
+	p.Store = forgetful
+	if err := p.AddEntry(ctx, "confirmed", entry("b", pdq.Hash{2}), "ana"); wildwarden.ErrorCode(err) != wildwarden.ENOTFOUND {
+		t.Errorf("AddEntry of an entry the store lost = %v, want not found", err)
+	}
+	if _, ok := b.Get("b"); ok {
+		t.Error("memory holds an entry the store does not")
+	}
+}
+
+// forgetfulStore loses every entry as soon as it is added.
+type forgetfulStore struct{ *memoryStore }
+
+func (s *forgetfulStore) AddEntry(ctx context.Context, bank string, e Entry, actor string) error {
+	if err := s.memoryStore.AddEntry(ctx, bank, e, actor); err != nil {
+		return err
+	}
+	return s.memoryStore.RemoveEntry(ctx, bank, e.ID, "other-process")
+}
+
 // TestPersistentSync replays changes another process made to the store:
 // each brings memory to what the store holds, a change memory holds
 // already does nothing, and nothing is written back to the store.
@@ -407,7 +487,6 @@ func TestPersistentSync(t *testing.T) {
 	if err := p.AddEntry(ctx, "confirmed", entry("b", pdq.Hash{2}), "ana"); err != nil {
 		t.Fatal(err)
 	}
-	store.entries["confirmed"] = append(store.entries["confirmed"], entry("b", pdq.Hash{2}))
 	got, err = p.SyncAdd(ctx, "confirmed", "b")
 	mustSync("SyncAdd of an entry added here", got, err, false)
 

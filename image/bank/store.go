@@ -49,8 +49,11 @@ func Load(ctx context.Context, store Store) (*Set, error) {
 
 // Persistent applies changes to a Set and its Store together: each change
 // is checked against memory, written to the store (which audits it), then
-// applied in memory, so memory never holds what the store refused. Changes
-// are serialised, so two writers cannot both pass the checks for one id.
+// applied in memory, so memory never holds what the store refused. A bank
+// or entry is added to memory as the store reads it back, so memory holds
+// what the store filled in (the creation time, on the store's clock) as a
+// later Load would. Changes are serialised, so two writers cannot both
+// pass the checks for one id.
 type Persistent struct {
 	Set   *Set
 	Store Store
@@ -71,7 +74,26 @@ func (p *Persistent) CreateBank(ctx context.Context, info Info, actor string) (*
 	if err := p.Store.CreateBank(ctx, info, actor); err != nil {
 		return nil, fmt.Errorf("bank: create %s: %w", info.Name, err)
 	}
-	return p.Set.Create(info)
+	stored, err := p.storedInfo(ctx, info.Name)
+	if err != nil {
+		return nil, fmt.Errorf("bank: create %s: read back: %w", info.Name, err)
+	}
+	return p.Set.Create(stored)
+}
+
+// storedInfo reads a bank's description from the store: ENOTFOUND when
+// the store has no such bank (another process deleted it).
+func (p *Persistent) storedInfo(ctx context.Context, name string) (Info, error) {
+	infos, err := p.Store.ListBanks(ctx)
+	if err != nil {
+		return Info{}, err
+	}
+	for _, info := range infos {
+		if info.Name == name {
+			return info, nil
+		}
+	}
+	return Info{}, wildwarden.Errorf(wildwarden.ENOTFOUND, "name", "the store has no bank %s", name)
 }
 
 // DeleteBank deletes a bank from the store and the set.
@@ -104,7 +126,11 @@ func (p *Persistent) AddEntry(ctx context.Context, bankName string, e Entry, act
 	if err := p.Store.AddEntry(ctx, bankName, e, actor); err != nil {
 		return fmt.Errorf("bank: add %s to %s: %w", e.ID, bankName, err)
 	}
-	return b.Add(e)
+	stored, err := p.Store.Entry(ctx, bankName, e.ID)
+	if err != nil {
+		return fmt.Errorf("bank: add %s to %s: read back: %w", e.ID, bankName, err)
+	}
+	return b.Add(stored)
 }
 
 // RemoveEntry removes an entry from a bank in the store and the set.
@@ -145,19 +171,16 @@ func (p *Persistent) SyncCreate(ctx context.Context, name string) (bool, error) 
 	if _, err := p.Set.Bank(name); err == nil {
 		return false, nil
 	}
-	infos, err := p.Store.ListBanks(ctx)
-	if err != nil {
+	info, err := p.storedInfo(ctx, name)
+	if wildwarden.ErrorCode(err) == wildwarden.ENOTFOUND {
+		return false, nil // deleted since; its deletion follows
+	} else if err != nil {
 		return false, fmt.Errorf("bank: sync create %s: %w", name, err)
 	}
-	for _, info := range infos {
-		if info.Name == name {
-			if _, err := p.Set.Create(info); err != nil {
-				return false, fmt.Errorf("bank: sync create %s: %w", name, err)
-			}
-			return true, nil
-		}
+	if _, err := p.Set.Create(info); err != nil {
+		return false, fmt.Errorf("bank: sync create %s: %w", name, err)
 	}
-	return false, nil // deleted since; its deletion follows
+	return true, nil
 }
 
 // SyncDelete follows the deletion of a bank: memory drops it, even when
