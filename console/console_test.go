@@ -401,4 +401,9 @@ func TestKnowledgeBaseAddition(t *testing.T) {
 	if r := admin.get("/kb?q=zorbleflax"); !strings.Contains(r.body, "seized shop") {
 		t.Fatal("the addition is not listed on the KB page")
 	}
+	// Only this replica's engine took it at once: the page says when the
+	// others and the workers do.
+	if r := admin.get("/kb?added=1&q=zorbleflax"); !strings.Contains(r.body, "on this replica use it now; other replicas and the stream workers pick it up within their --sync-interval") {
+		t.Errorf("the page after an addition does not say when other replicas and workers use it:\n%s", r.body)
+	}
 }

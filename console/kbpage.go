@@ -69,7 +69,9 @@ func (c *Console) kbPage(w http.ResponseWriter, r *http.Request, s *session, sta
 	d.Additions = adds
 	p := &page{Title: "Knowledge base", Session: s, Nav: "kb", Data: d, Error: errMsg}
 	if r.URL.Query().Get("added") != "" {
-		p.Flash = "Added. New screenings use it now."
+		// The engine rebuilt at once is this replica's; the others, and
+		// the stream workers, poll the store for additions.
+		p.Flash = "Added. New screenings on this replica use it now; other replicas and the stream workers pick it up within their --sync-interval (10 s by default)."
 	}
 	c.render(w, status, "kb", p)
 }

@@ -42,8 +42,10 @@ const (
 // neither redelivered elsewhere nor counted as failed deliveries; the
 // stream holds the backlog.
 type Worker struct {
-	JS       jetstream.JetStream
-	Store    wildwarden.Store
+	JS    jetstream.JetStream
+	Store wildwarden.Store
+	// Screener judges the listings; when it is a TenantScreener too, the
+	// worker calls ScreenFor with each listing's tenant.
 	Screener wildwarden.Screener
 	Topology Topology
 	// DefaultTenant (an ID or a name) applies to messages without a tenant
@@ -66,6 +68,13 @@ type Worker struct {
 	tenantsMu   sync.Mutex
 	tenants     map[string]string // name or ID → ID
 	tenantsRead time.Time
+}
+
+// TenantScreener is a Screener whose judgement depends on the listing's
+// tenant: wildwarden worker's matches listings' photos against the
+// tenant's image banks (inspect.TenantScreener).
+type TenantScreener interface {
+	ScreenFor(ctx context.Context, tenantID string, l *wildwarden.Listing) (*wildwarden.Verdict, error)
 }
 
 // Stats are a worker's counts since it started.
@@ -277,24 +286,51 @@ func (w *Worker) prepare(ctx context.Context, m jetstream.Msg) (*job, string) {
 		_ = m.NakWithDelay(time.Second) // the store is not answering: try later
 		return nil, ""
 	}
-	v, err := w.screen(ctx, l)
-	if err != nil {
-		return nil, "screening failed: " + err.Error()
+	hash := wildwarden.ContentHash(l)
+	v := w.storedVerdict(ctx, tenantID, l, hash)
+	if v == nil {
+		if v, err = w.screen(ctx, tenantID, l); err != nil {
+			return nil, "screening failed: " + err.Error()
+		}
 	}
 	v.ID = l.ID
 	sc := w.Effects(l, v)
-	sc.ContentHash = wildwarden.ContentHash(l)
+	sc.ContentHash = hash
 	return &job{msg: m, tenantID: tenantID, sc: sc}, ""
+}
+
+// storedVerdict returns the stored verdict of a listing with images whose
+// content was screened before (a redelivery, or a repeat published after
+// the stream's de-duplication window), as the service does: screening
+// images costs far more than the lookup, and text alone is screened
+// faster than a read, so it is not looked up. The store then finds the
+// screening a duplicate and writes nothing. A failed lookup returns nil:
+// the listing is screened, and the store de-duplicates it all the same.
+func (w *Worker) storedVerdict(ctx context.Context, tenantID string, l *wildwarden.Listing, hash string) *wildwarden.Verdict {
+	if len(l.Images) == 0 {
+		return nil
+	}
+	v, err := w.Store.StoredVerdict(ctx, tenantID, l.ID, hash)
+	if err != nil {
+		if wildwarden.ErrorCode(err) != wildwarden.ENOTFOUND {
+			w.Logger.Warn("nats: stored verdict lookup failed; screening the listing", "listing", l.ID, "err", err)
+		}
+		return nil
+	}
+	return v
 }
 
 // screen runs the screener, turning a panic into an error so that one
 // poison listing cannot crash-loop the worker.
-func (w *Worker) screen(ctx context.Context, l *wildwarden.Listing) (v *wildwarden.Verdict, err error) {
+func (w *Worker) screen(ctx context.Context, tenantID string, l *wildwarden.Listing) (v *wildwarden.Verdict, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
+	if ts, ok := w.Screener.(TenantScreener); ok {
+		return ts.ScreenFor(ctx, tenantID, l)
+	}
 	return w.Screener.Screen(ctx, l)
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -454,4 +455,82 @@ func TestWorkerKilledMidBatch(t *testing.T) {
 		t.Errorf("audit chain after the crash: %v", err)
 	}
 	t.Logf("killed after %d of %d stored; the second worker stored %d, saw %d redelivered (%d already stored)", before, total, st.Screened, st.Redelivered, st.Duplicates)
+}
+
+// tenantScreener records the tenant of each listing it screens.
+type tenantScreener struct {
+	*screen.Engine
+	mu      sync.Mutex
+	screens map[string][]string // listing ID → tenants screened for
+}
+
+func (s *tenantScreener) ScreenFor(ctx context.Context, tenantID string, l *wildwarden.Listing) (*wildwarden.Verdict, error) {
+	s.mu.Lock()
+	s.screens[l.ID] = append(s.screens[l.ID], tenantID)
+	s.mu.Unlock()
+	return s.Engine.Screen(ctx, l)
+}
+
+func (s *tenantScreener) screened(id string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.screens[id]
+}
+
+// TestWorkerScreensForTheTenant: a screener that depends on the tenant
+// (image banks) is given each listing's tenant ID, whether the message
+// named the tenant or the default applied; and a listing with images whose
+// content is stored already is not screened again when it comes back
+// (published anew after the de-duplication window), while text alone is.
+func TestWorkerScreensForTheTenant(t *testing.T) {
+	f := newFixture(t)
+	js := connect(t, startNATS(t))
+	ctx := context.Background()
+	if err := wwnats.EnsureStreams(ctx, js, wwnats.Topology{}); err != nil {
+		t.Fatal(err)
+	}
+	withImage := `{"id": "L-photo", "title": "old bangle", "images": ["https://img.example/1.jpg"]}`
+	textOnly := `{"id": "L-text", "title": "old bangle"}`
+	// No message ID: the stream keeps each copy, as it would after its
+	// de-duplication window.
+	send := func(data, tenant string) {
+		t.Helper()
+		msg := natsgo.NewMsg("wildwarden.listings")
+		msg.Data = []byte(data)
+		if tenant != "" {
+			msg.Header.Set(wwnats.HeaderTenant, tenant)
+		}
+		if _, err := js.PublishMsg(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	screener := &tenantScreener{Engine: realEngine(t), screens: map[string][]string{}}
+	w := &wwnats.Worker{JS: js, Store: f.store, Screener: screener, DefaultTenant: f.tenant.Name, Batch: 4, Concurrency: 1}
+	send(withImage, f.tenant.Name)
+	send(textOnly, "")
+	// Verdicts of one listing version are published once; the work queue
+	// empties as listings are acknowledged.
+	done := func(n int64) func() bool {
+		return func() bool {
+			st := w.Stats()
+			return st.Screened+st.Duplicates == n && streamMsgs(t, js, "WILDWARDEN_LISTINGS") == 0
+		}
+	}
+	runWorker(t, w, 30*time.Second, done(2))
+	send(withImage, f.tenant.ID)
+	send(textOnly, f.tenant.Name)
+	runWorker(t, w, 30*time.Second, done(4))
+
+	if got := screener.screened("L-photo"); !slices.Equal(got, []string{f.tenant.ID}) {
+		t.Errorf("the listing with images was screened for %v, want once for %s", got, f.tenant.ID)
+	}
+	if got := screener.screened("L-text"); !slices.Equal(got, []string{f.tenant.ID, f.tenant.ID}) {
+		t.Errorf("the text-only listing was screened for %v, want twice for %s", got, f.tenant.ID)
+	}
+	if st := w.Stats(); st.Screened != 2 || st.Duplicates != 2 || st.DeadLettered != 0 {
+		t.Errorf("worker stats = %+v, want 2 screened and 2 duplicates", st)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM screenings`); n != 2 {
+		t.Errorf("screenings = %d, want 2", n)
+	}
 }

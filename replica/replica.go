@@ -1,7 +1,7 @@
 // Package replica keeps what a running service holds in memory in step
 // with a store that other processes change too: several `wildwarden serve`
-// replicas on one PostgreSQL database, or serve beside CLI commands on one
-// SQLite file. Two things live in memory and change in the store: the
+// replicas and `wildwarden worker` processes on one PostgreSQL database,
+// or serve beside CLI commands on one SQLite file. Two things live in memory and change in the store: the
 // knowledge-base additions the screening engine is built with, and the
 // tenants' image banks. A Syncer polls the store's sync log (the audit
 // entries of those changes, wildwarden.Store.SyncLog) and applies what is
@@ -50,7 +50,9 @@ type Config struct {
 	Store Store
 	// Engine receives knowledge-base additions.
 	Engine Engine
-	// Banks receive image-bank changes.
+	// Banks receive image-bank changes; nil when the process holds no
+	// banks in memory (a worker that reads no images), which passes them
+	// over.
 	Banks Banks
 	// After is the sequence number of the newest change memory holds:
 	// Store.SyncHead, read before the engine and the banks were loaded.
@@ -135,6 +137,10 @@ func (s *Syncer) Poll(ctx context.Context) error {
 			if change.Action == wildwarden.AuditKBAdd {
 				// One rebuild takes all the additions of the poll.
 				s.rebuild = true
+				s.after = change.Seq
+				continue
+			}
+			if s.cfg.Banks == nil {
 				s.after = change.Seq
 				continue
 			}

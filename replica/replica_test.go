@@ -334,6 +334,59 @@ func TestSyncerKeepsEngineWhenRebuildFails(t *testing.T) {
 	}
 }
 
+// TestSyncerWithoutBanks: a process that holds no image banks (a worker
+// that reads no images) follows knowledge-base additions and passes bank
+// changes over, before and after an addition, without a failure.
+func TestSyncerWithoutBanks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ww.db")
+	s := openStore(t, path)
+	tn := &wildwarden.Tenant{Name: "shop-a"}
+	if err := s.CreateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.SyncHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := screen.NewReloadable(screen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	syncer, err := replica.New(replica.Config{Store: s, Engine: engine, After: after, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := openStore(t, path)
+	cli, err := inspect.NewBanks(other).Tenant(ctx, tn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.CreateBank(ctx, bank.Info{Name: "confirmed", Kind: bank.Deny}, "cli:bank"); err != nil {
+		t.Fatal(err)
+	}
+	add, listing := codeWord(t, engine, tn.ID, "zorbleflax")
+	if err := other.AddKBAddition(ctx, add); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.AddEntry(ctx, "confirmed", bank.Entry{ID: "E-1", Hash: pdq.Hash{1}, Quality: 90}, "cli:bank"); err != nil {
+		t.Fatal(err)
+	}
+	if err := syncer.Poll(ctx); err != nil {
+		t.Fatalf("Poll without banks: %v", err)
+	}
+	if !hasTerm(engine.ScreenListing(listing), "zorbleflax") {
+		t.Error("the engine does not know the addition stored between two bank changes")
+	}
+	n := &node{reg: reg}
+	if got := n.metric(t, "wildwarden_sync_failures_total", ""); got != 0 {
+		t.Errorf("failures = %v, want 0", got)
+	}
+	if got := n.metric(t, "wildwarden_sync_applied_total", "bank_change"); got != 0 {
+		t.Errorf("bank changes applied = %v, want 0 (no banks held)", got)
+	}
+}
+
 // flakyStore fails the reads it is told to, once each.
 type flakyStore struct {
 	replica.Store

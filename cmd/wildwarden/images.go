@@ -17,7 +17,7 @@ import (
 )
 
 // imageFlags are the flags of the commands that read listings' images
-// (serve, scan): whether to read them, OCR, and the fetcher's limits.
+// (serve, worker, scan): whether to read them, OCR, and the fetcher's limits.
 type imageFlags struct {
 	enabled   bool
 	ocr       bool
@@ -80,6 +80,27 @@ func loadBanks(ctx context.Context, store wildwarden.Store, log *slog.Logger) (*
 	}
 	log.Info("image banks loaded", "banks", n, "entries", entries, "tenants", len(ids))
 	return banks, nil
+}
+
+// workerScreener returns what the stream worker screens with, as serve
+// does: with images off, the engine alone; else the engine with each
+// listing's images read (never local files) and matched against its
+// tenant's banks, all loaded now. It returns the banks to keep in step
+// with the store, nil when images are off.
+func (f *imageFlags) workerScreener(ctx context.Context, store wildwarden.Store, engine *screen.Reloadable, log *slog.Logger) (wildwarden.Screener, *inspect.Banks, error) {
+	in, err := f.inspector(false, log) // logs whether OCR is on
+	if err != nil {
+		return nil, nil, err
+	}
+	if in == nil {
+		return engine, nil, nil
+	}
+	banks, err := loadBanks(ctx, store, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	screener := &inspect.TenantScreener{Screener: &inspect.Screener{Engine: engine, Inspector: in}, Banks: banks, Logger: log}
+	return screener, banks, nil
 }
 
 // imageScan screens scanned listings with their images: local files are

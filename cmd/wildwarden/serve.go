@@ -235,14 +235,14 @@ and reviewers with:
 	return nil
 }
 
-// reloadableEngine builds the screening engine with the knowledge-base
-// additions stored by the console applied.
-func (o serveOptions) reloadableEngine(ctx context.Context, store wildwarden.Store) (*screen.Reloadable, error) {
-	scorer, err := loadScorer(o.modelPath, o.kbDir)
+// reloadableEngine builds the screening engine of serve and worker with
+// the knowledge-base additions stored by the console applied.
+func (f engineFlags) reloadableEngine(ctx context.Context, store wildwarden.Store) (*screen.Reloadable, error) {
+	scorer, err := loadScorer(f.modelPath, f.kbDir)
 	if err != nil {
 		return nil, err
 	}
-	engine, err := screen.NewReloadable(screen.Options{KBDir: o.kbDir, PolicyPath: o.policyPath, Scorer: scorer})
+	engine, err := screen.NewReloadable(screen.Options{KBDir: f.kbDir, PolicyPath: f.policyPath, Scorer: scorer})
 	if err != nil {
 		return nil, err
 	}

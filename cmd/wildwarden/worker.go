@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -15,10 +16,12 @@ import (
 	"github.com/wildwarden/wildwarden"
 	wwhttp "github.com/wildwarden/wildwarden/http"
 	wwnats "github.com/wildwarden/wildwarden/nats"
+	"github.com/wildwarden/wildwarden/replica"
 )
 
 type workerOptions struct {
 	engineFlags
+	images      imageFlags
 	natsURL     string
 	store       string
 	tenant      string
@@ -27,6 +30,8 @@ type workerOptions struct {
 	attempts    int
 	ackWait     time.Duration
 	statsEvery  time.Duration
+	// syncInterval is how often other processes' changes are picked up.
+	syncInterval time.Duration
 }
 
 func init() {
@@ -47,6 +52,18 @@ reason in the Wildwarden-Error header. While the store is down or slow the
 worker keeps retrying and tells the stream it is still working: nothing is
 dropped, the stream holds the backlog.
 
+A worker screens with the knowledge the serve replicas have. At start it
+applies the knowledge-base additions admins made in the console; every
+--sync-interval it picks up, without a restart, new additions and the
+image-bank changes made with 'wildwarden bank' or through a replica's API
+(one indexed query when nothing changed).
+
+With --images (on by default, as for serve) each of a listing's images (an
+http(s) URL or a data: URI; never a local file) is fetched, matched against
+its tenant's image banks and read with OCR when Tesseract is installed; a
+listing version with images whose verdict is stored already keeps it
+instead of being screened again. --images=false screens the text alone.
+
 SIGINT or SIGTERM stops fetching and gives the batches in flight back to
 the stream.`,
 		Example: `  wildwarden worker --nats nats://127.0.0.1:4222 --store postgres://ww@db/ww --tenant default`,
@@ -56,6 +73,7 @@ the stream.`,
 		},
 	}
 	o.engineFlags.register(cmd)
+	o.images.register(cmd, true)
 	cmd.Flags().StringVar(&o.natsURL, "nats", "nats://127.0.0.1:4222", "NATS server URL")
 	cmd.Flags().StringVar(&o.store, "store", "", "where verdicts go: "+dbFlagHelp+" (required)")
 	cmd.Flags().StringVar(&o.tenant, "tenant", "default", "tenant (name or ID) of listings whose message names none")
@@ -64,6 +82,7 @@ the stream.`,
 	cmd.Flags().IntVar(&o.attempts, "attempts", wwnats.DefaultAttempts, "deliveries of a listing before it goes to the dead-letter subject")
 	cmd.Flags().DurationVar(&o.ackWait, "ack-wait", wwnats.DefaultAckWait, "how long the stream waits for an ack before redelivering (the worker renews it while busy)")
 	cmd.Flags().DurationVar(&o.statsEvery, "stats-every", time.Minute, "log counts this often (0: only at exit)")
+	cmd.Flags().DurationVar(&o.syncInterval, "sync-interval", 10*time.Second, "how often to pick up knowledge-base additions and image-bank changes made by serve replicas or the CLI (0 turns it off)")
 	_ = cmd.MarkFlagRequired("store")
 	rootCmd.AddCommand(cmd)
 }
@@ -72,18 +91,42 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if o.syncInterval < 0 {
+		return fmt.Errorf("worker: --sync-interval is %v; want 0 (off) or more", o.syncInterval)
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	engine, err := o.engine()
-	if err != nil {
-		return fmt.Errorf("worker: screening engine: %w", err)
-	}
 	store, err := openStore(ctx, o.store)
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
 	defer store.Close()
+	// As serve does: the changes of other processes are followed from the
+	// newest one before the engine and the banks are loaded, so none
+	// committed meanwhile is missed.
+	syncFrom, err := store.SyncHead(ctx)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	engine, err := o.reloadableEngine(ctx, store)
+	if err != nil {
+		return fmt.Errorf("worker: screening engine: %w", err)
+	}
+	screener, banks, err := o.images.workerScreener(ctx, store, engine, log)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	var syncer *replica.Syncer
+	if o.syncInterval > 0 {
+		cfg := replica.Config{Store: store, Engine: engine, After: syncFrom, Logger: log}
+		if banks != nil { // a nil *inspect.Banks would make a non-nil interface
+			cfg.Banks = banks
+		}
+		if syncer, err = replica.New(cfg); err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+	}
 	// The worker's verdicts set in motion what the service's do: a block
 	// gets its statement of reasons, a review its queue item.
 	screenings, err := wwhttp.NewScreeningBuilder()
@@ -96,7 +139,7 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 	}
 	defer nc.Drain() //nolint:errcheck // closing anyway
 	w := &wwnats.Worker{
-		JS: js, Store: store, Screener: engine, DefaultTenant: o.tenant,
+		JS: js, Store: store, Screener: screener, DefaultTenant: o.tenant,
 		Batch: o.batch, Concurrency: o.concurrency, Attempts: o.attempts, AckWait: o.ackWait, Logger: log,
 		Effects: func(l *wildwarden.Listing, v *wildwarden.Verdict) *wildwarden.Screening {
 			return screenings.ScreeningOf(l, v, "", wwnats.SourceStream) // the worker sets the content hash
@@ -124,9 +167,15 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 			}
 		}()
 	}
+	var syncing sync.WaitGroup
+	if syncer != nil {
+		syncing.Go(func() { syncer.Run(ctx, o.syncInterval) })
+	}
 	kbVersion, modelVersion := engine.Versions()
-	log.Info("worker: consuming", "nats", o.natsURL, "kb", kbVersion, "model", modelVersion)
+	log.Info("worker: consuming", "nats", o.natsURL, "kb", kbVersion, "model", modelVersion, "images", o.images.enabled, "sync_interval", o.syncInterval)
 	err = w.Run(ctx)
+	stop() // a worker that failed stops syncing too
+	syncing.Wait()
 	logStats("worker: stopped")
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)

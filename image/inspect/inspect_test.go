@@ -413,3 +413,73 @@ func TestBanksApply(t *testing.T) {
 		t.Errorf("Apply of a malformed subject = %v, want invalid", err)
 	}
 }
+
+// countingBankStore counts the loads of a tenant's bank list.
+type countingBankStore struct {
+	BankStore
+	loads int
+}
+
+func (c *countingBankStore) ImageBanks(ctx context.Context, tenantID string) ([]wildwarden.ImageBank, error) {
+	c.loads++
+	return c.BankStore.ImageBanks(ctx, tenantID)
+}
+
+// TestTenantScreenerMatchesTheTenantsBanks: a listing's photo matches the
+// banks of the tenant it is screened for and no other tenant's, and a
+// listing without images leaves the banks unloaded.
+func TestTenantScreenerMatchesTheTenantsBanks(t *testing.T) {
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "ww.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := wildwarden.WithActor(context.Background(), "test")
+	var tenants []string
+	for _, name := range []string{"shop-a", "shop-b"} {
+		tn := &wildwarden.Tenant{Name: name}
+		if err := store.CreateTenant(ctx, tn); err != nil {
+			t.Fatal(err)
+		}
+		tenants = append(tenants, tn.ID)
+	}
+	a, b := tenants[0], tenants[1]
+	photo := scenePhoto(31, 640, 480)
+	h := pdq.HashImage(photo)
+	owner := &bank.Persistent{Set: bank.NewSet(), Store: TenantStore(store, a)}
+	if _, err := owner.CreateBank(ctx, bank.Info{Name: "confirmed", Kind: bank.Deny}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.AddEntry(ctx, "confirmed", bank.Entry{ID: "E-1", Hash: h.Hash, Quality: h.Quality, Category: "ivory"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+
+	counting := &countingBankStore{BankStore: store}
+	ts := &TenantScreener{Screener: newScreener(t, nil), Banks: NewBanks(counting)}
+	textOnly := &wildwarden.Listing{ID: "L-text", Title: "old bracelet"}
+	if _, err := ts.ScreenFor(ctx, a, textOnly); err != nil {
+		t.Fatal(err)
+	}
+	if counting.loads != 0 {
+		t.Errorf("a listing without images loaded the banks %d times", counting.loads)
+	}
+	tests := []struct {
+		name   string
+		screen func(l *wildwarden.Listing) (*wildwarden.Verdict, error)
+		want   int
+	}{
+		{"the owner", func(l *wildwarden.Listing) (*wildwarden.Verdict, error) { return ts.ScreenFor(ctx, a, l) }, 1},
+		{"another tenant", func(l *wildwarden.Listing) (*wildwarden.Verdict, error) { return ts.ScreenFor(ctx, b, l) }, 0},
+		{"no tenant", func(l *wildwarden.Listing) (*wildwarden.Verdict, error) { return ts.Screen(ctx, l) }, 0},
+	}
+	for _, tt := range tests {
+		l := &wildwarden.Listing{ID: "L-photo", Title: "old bracelet", Images: []string{dataURI("image/jpeg", encodeJPEG(t, photo, 85))}}
+		v, err := tt.screen(l)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := signalsNamed(v, SigBankMatch); len(got) != tt.want {
+			t.Errorf("%s: %d bank-match signals, want %d", tt.name, len(got), tt.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/wildwarden/wildwarden"
 	"github.com/wildwarden/wildwarden/detect"
@@ -66,4 +67,51 @@ func AnnotateImageText(v *wildwarden.Verdict, report *Report) {
 			sig.Note += "; " + where
 		}
 	}
+}
+
+// TenantScreener screens each listing of a tenant with its photos read and
+// matched against that tenant's image banks, for callers that are told
+// each listing's tenant (the stream worker; the service takes the tenant
+// from the request). It is safe for concurrent use.
+type TenantScreener struct {
+	Screener *Screener
+	Banks    *Banks
+	// Logger gets a line per image that could not be read; nil discards
+	// them.
+	Logger *slog.Logger
+}
+
+// ScreenFor screens l for a tenant. The tenant's banks are loaded only for
+// a listing that has images.
+func (ts *TenantScreener) ScreenFor(ctx context.Context, tenantID string, l *wildwarden.Listing) (*wildwarden.Verdict, error) {
+	var set *bank.Set
+	if l != nil && len(l.Images) > 0 && tenantID != "" {
+		var err error
+		if set, err = ts.Banks.Set(ctx, tenantID); err != nil {
+			return nil, err
+		}
+	}
+	v, report, err := ts.Screener.Screen(ctx, l, set)
+	if err != nil {
+		return nil, err
+	}
+	if ts.Logger != nil {
+		for _, im := range report.Images {
+			if im.Err != "" || im.OCRErr != "" {
+				ts.Logger.Info("image not read", "listing", l.ID, "image", im.Index, "ref", im.Ref, "err", im.Err, "ocr_err", im.OCRErr)
+			}
+		}
+	}
+	return v, nil
+}
+
+// Screen implements wildwarden.Screener for a listing of no known tenant:
+// its photos are read but matched against no bank.
+func (ts *TenantScreener) Screen(ctx context.Context, l *wildwarden.Listing) (*wildwarden.Verdict, error) {
+	return ts.ScreenFor(ctx, "", l)
+}
+
+// Versions implements wildwarden.Screener.
+func (ts *TenantScreener) Versions() (kbVersion, modelVersion string) {
+	return ts.Screener.Engine.Versions()
 }
