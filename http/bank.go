@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 
@@ -34,21 +33,17 @@ import (
 // size limit, a third more for base64 in JSON, and room for the fields.
 const maxImageBody = fetch.DefaultMaxBytes*4/3 + 64<<10
 
-// imageService holds what the image routes and image screening need.
+// imageService holds what the image routes need.
 type imageService struct {
 	banks   *inspect.Banks
 	fetcher *fetch.Fetcher
 	radius  int
-	log     *slog.Logger
-	// screener reads listings' images when screening; nil when the server
-	// was given no Inspector (text is then screened alone).
-	screener *inspect.Screener
 }
 
 // setupImages wires the image routes and, when an Inspector is configured
 // and the screener can take outside evidence, screening with images.
 func (s *Server) setupImages(cfg Config) {
-	svc := &imageService{banks: cfg.Banks, radius: bank.DefaultRadius, log: s.log}
+	svc := &imageService{banks: cfg.Banks, radius: bank.DefaultRadius}
 	if svc.banks == nil {
 		svc.banks = inspect.NewBanks(cfg.Store)
 	}
@@ -56,8 +51,9 @@ func (s *Server) setupImages(cfg Config) {
 		svc.fetcher = cfg.Images.Fetcher()
 		svc.radius = cfg.Images.Radius()
 		if engine, ok := cfg.Screener.(inspect.Engine); ok {
-			svc.screener = &inspect.Screener{Engine: engine, Inspector: cfg.Images}
-			s.screener = &imageScreener{images: svc, versions: cfg.Screener}
+			s.screener = requestTenantScreener{&inspect.TenantScreener{
+				Screener: &inspect.Screener{Engine: engine, Inspector: cfg.Images}, Banks: svc.banks, Logger: s.log,
+			}}
 		} else {
 			s.log.Warn("images: the screener takes no outside evidence (it has no ScreenWith); listings' images are not read")
 		}
@@ -87,34 +83,14 @@ func withTenant(ctx context.Context, tenantID string) context.Context {
 	return context.WithValue(ctx, tenantKey{}, tenantID)
 }
 
-// imageScreener is the server's Screener when images are read: it screens
-// each listing with its photos matched against the tenant's banks.
-type imageScreener struct {
-	images   *imageService
-	versions wildwarden.Screener
-}
+// requestTenantScreener is the server's Screener when images are read: it
+// screens each listing for the tenant of the request (withTenant), so its
+// photos are matched against that tenant's banks.
+type requestTenantScreener struct{ *inspect.TenantScreener }
 
-func (is *imageScreener) Versions() (string, string) { return is.versions.Versions() }
-
-func (is *imageScreener) Screen(ctx context.Context, l *wildwarden.Listing) (*wildwarden.Verdict, error) {
+func (ts requestTenantScreener) Screen(ctx context.Context, l *wildwarden.Listing) (*wildwarden.Verdict, error) {
 	tenantID, _ := ctx.Value(tenantKey{}).(string)
-	var set *bank.Set
-	if len(l.Images) > 0 && tenantID != "" {
-		var err error
-		if set, err = is.images.banks.Set(ctx, tenantID); err != nil {
-			return nil, err
-		}
-	}
-	v, report, err := is.images.screener.Screen(ctx, l, set)
-	if err != nil {
-		return nil, err
-	}
-	for _, im := range report.Images {
-		if im.Err != "" || im.OCRErr != "" {
-			is.images.log.Info("image not read", "listing", l.ID, "image", im.Index, "ref", im.Ref, "err", im.Err, "ocr_err", im.OCRErr)
-		}
-	}
-	return v, nil
+	return ts.ScreenFor(ctx, tenantID, l)
 }
 
 // bankResponse is a bank with its entry count.

@@ -70,7 +70,7 @@ type Server struct {
 	console  http.Handler // serves paths outside the API when set
 	cards    *cardSet
 	sor      *statementRules
-	images   *imageService // image banks and image screening (bank.go)
+	images   *imageService // image banks and their routes (bank.go)
 	// routeRoles maps each registered pattern to the roles that may call
 	// it (nil for a public route), so a test can hold openapi.json to it.
 	routeRoles map[string][]string

@@ -21,13 +21,19 @@ func scanAudit(r pgx.Row) (wildwarden.AuditEntry, error) {
 
 // AuditLog lists a tenant's audit entries after a sequence number.
 func (s *Store) AuditLog(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]wildwarden.AuditEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+auditColumns+` FROM audit WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, tenantID, afterSeq, limit)
+	return s.auditEntries(ctx, "audit log", `SELECT `+auditColumns+` FROM audit WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, tenantID, afterSeq, limit)
+}
+
+// auditEntries runs a query of auditColumns and collects the entries;
+// what names the read in its errors.
+func (s *Store) auditEntries(ctx context.Context, what, query string, args ...any) ([]wildwarden.AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: audit log: %w", err)
+		return nil, fmt.Errorf("postgres: %s: %w", what, err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (wildwarden.AuditEntry, error) { return scanAudit(r) })
 	if err != nil {
-		return nil, fmt.Errorf("postgres: audit log: %w", err)
+		return nil, fmt.Errorf("postgres: %s: %w", what, err)
 	}
 	return out, nil
 }
@@ -80,15 +86,7 @@ const (
 // SyncLog lists the audit entries of all tenants after a sequence number
 // that change what a running service keeps in memory.
 func (s *Store) SyncLog(ctx context.Context, afterSeq int64, limit int) ([]wildwarden.AuditEntry, error) {
-	rows, err := s.pool.Query(ctx, syncLogQuery, afterSeq, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: sync log: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (wildwarden.AuditEntry, error) { return scanAudit(r) })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: sync log: %w", err)
-	}
-	return out, nil
+	return s.auditEntries(ctx, "sync log", syncLogQuery, afterSeq, limit)
 }
 
 // SyncHead returns the sequence number of the newest entry SyncLog lists.

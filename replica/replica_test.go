@@ -65,15 +65,29 @@ func openStore(t testing.TB, path string) *sqlite.Store {
 	return s
 }
 
-// startReplica loads the engine and the banks as serve does (the sync
-// head first) and returns it with its syncer.
-func startReplica(t testing.TB, store replica.Store, s *sqlite.Store) *node {
+// newShop makes a fresh SQLite file with one tenant, shop-a, and returns
+// its path, a handle on it and the tenant.
+func newShop(t testing.TB) (string, *sqlite.Store, *wildwarden.Tenant) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ww.db")
+	s := openStore(t, path)
+	tn := &wildwarden.Tenant{Name: "shop-a"}
+	if err := s.CreateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	return path, s, tn
+}
+
+// loadEngine reads the sync head, then builds the engine with the stored
+// knowledge-base additions, in the order serve and worker do, so that an
+// addition stored in between is applied at the first poll.
+func loadEngine(t testing.TB, s *sqlite.Store) (after int64, engine *screen.Reloadable) {
 	t.Helper()
 	after, err := s.SyncHead(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := screen.NewReloadable(screen.Options{})
+	engine, err = screen.NewReloadable(screen.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +98,14 @@ func startReplica(t testing.TB, store replica.Store, s *sqlite.Store) *node {
 	if err := engine.Apply(adds); err != nil {
 		t.Fatal(err)
 	}
+	return after, engine
+}
+
+// startReplica loads the engine and the banks as serve does (the sync
+// head first) and returns it with its syncer.
+func startReplica(t testing.TB, store replica.Store, s *sqlite.Store) *node {
+	t.Helper()
+	after, engine := loadEngine(t, s)
 	tenants, err := s.Tenants(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +123,20 @@ func startReplica(t testing.TB, store replica.Store, s *sqlite.Store) *node {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// confirmedBank creates a tenant's deny bank "confirmed" in banks, as
+// actor, and returns the tenant's banks.
+func confirmedBank(t testing.TB, banks *inspect.Banks, tenantID, actor string) *bank.Persistent {
+	t.Helper()
+	p, err := banks.Tenant(ctx, tenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.CreateBank(ctx, bank.Info{Name: "confirmed", Kind: bank.Deny}, actor); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func (n *node) poll(t testing.TB) {
@@ -172,12 +208,7 @@ func hasTerm(v *wildwarden.Verdict, term string) bool {
 // another replica or the CLI) reach the replica's engine and banks at its
 // next poll, and a poll that finds nothing changes nothing.
 func TestSyncerAppliesAnotherProcessesChanges(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ww.db")
-	other := openStore(t, path)
-	tn := &wildwarden.Tenant{Name: "shop-a"}
-	if err := other.CreateTenant(ctx, tn); err != nil {
-		t.Fatal(err)
-	}
+	path, other, tn := newShop(t)
 	s := openStore(t, path)
 	r := startReplica(t, s, s)
 
@@ -187,13 +218,7 @@ func TestSyncerAppliesAnotherProcessesChanges(t *testing.T) {
 	if err := other.AddKBAddition(ctx, add); err != nil {
 		t.Fatal(err)
 	}
-	cli, err := inspect.NewBanks(other).Tenant(ctx, tn.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cli.CreateBank(ctx, bank.Info{Name: "confirmed", Kind: bank.Deny}, "cli:bank"); err != nil {
-		t.Fatal(err)
-	}
+	cli := confirmedBank(t, inspect.NewBanks(other), tn.ID, "cli:bank")
 	for i, h := range []pdq.Hash{{1}, {2}} {
 		e := bank.Entry{ID: fmt.Sprintf("E-%d", i+1), Hash: h, Quality: 90, Category: "ivory"}
 		if err := cli.AddEntry(ctx, "confirmed", e, "cli:bank"); err != nil {
@@ -260,11 +285,7 @@ func TestSyncerAppliesAnotherProcessesChanges(t *testing.T) {
 // are replayed without effect: no second engine build, no bank change
 // counted, and no conflict.
 func TestSyncerFollowsItsOwnChangesCheaply(t *testing.T) {
-	s := openStore(t, filepath.Join(t.TempDir(), "ww.db"))
-	tn := &wildwarden.Tenant{Name: "shop-a"}
-	if err := s.CreateTenant(ctx, tn); err != nil {
-		t.Fatal(err)
-	}
+	_, s, tn := newShop(t)
 	r := startReplica(t, s, s)
 	add, _ := codeWord(t, r.engine, tn.ID, "zorbleflax")
 	if err := s.AddKBAddition(ctx, add); err != nil {
@@ -278,13 +299,7 @@ func TestSyncerFollowsItsOwnChangesCheaply(t *testing.T) {
 	if err := r.engine.Apply(adds); err != nil {
 		t.Fatal(err)
 	}
-	own, err := r.banks.Tenant(ctx, tn.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := own.CreateBank(ctx, bank.Info{Name: "confirmed", Kind: bank.Deny}, "api"); err != nil {
-		t.Fatal(err)
-	}
+	own := confirmedBank(t, r.banks, tn.ID, "api")
 	if err := own.AddEntry(ctx, "confirmed", bank.Entry{ID: "E-1", Hash: pdq.Hash{1}, Quality: 90}, "api"); err != nil {
 		t.Fatal(err)
 	}
@@ -309,12 +324,7 @@ func TestSyncerFollowsItsOwnChangesCheaply(t *testing.T) {
 // of a newer version) leaves the engine as it was, says so in the log and
 // the failure count, and is not retried at every poll.
 func TestSyncerKeepsEngineWhenRebuildFails(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ww.db")
-	s := openStore(t, path)
-	tn := &wildwarden.Tenant{Name: "shop-a"}
-	if err := s.CreateTenant(ctx, tn); err != nil {
-		t.Fatal(err)
-	}
+	path, s, tn := newShop(t)
 	r := startReplica(t, s, s)
 	before := r.engine.Current()
 	bad := &wildwarden.KBAddition{TenantID: tn.ID, Kind: wildwarden.KBAddTerm, Text: "zorbleflax", Lang: "en", Category: "unicorn-horn", Note: "n", CreatedBy: "u-1"}
@@ -338,33 +348,15 @@ func TestSyncerKeepsEngineWhenRebuildFails(t *testing.T) {
 // that reads no images) follows knowledge-base additions and passes bank
 // changes over, before and after an addition, without a failure.
 func TestSyncerWithoutBanks(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ww.db")
-	s := openStore(t, path)
-	tn := &wildwarden.Tenant{Name: "shop-a"}
-	if err := s.CreateTenant(ctx, tn); err != nil {
-		t.Fatal(err)
-	}
-	after, err := s.SyncHead(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := screen.NewReloadable(screen.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, s, tn := newShop(t)
+	after, engine := loadEngine(t, s)
 	reg := prometheus.NewRegistry()
 	syncer, err := replica.New(replica.Config{Store: s, Engine: engine, After: after, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := openStore(t, path)
-	cli, err := inspect.NewBanks(other).Tenant(ctx, tn.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cli.CreateBank(ctx, bank.Info{Name: "confirmed", Kind: bank.Deny}, "cli:bank"); err != nil {
-		t.Fatal(err)
-	}
+	cli := confirmedBank(t, inspect.NewBanks(other), tn.ID, "cli:bank")
 	add, listing := codeWord(t, engine, tn.ID, "zorbleflax")
 	if err := other.AddKBAddition(ctx, add); err != nil {
 		t.Fatal(err)
@@ -414,12 +406,7 @@ func (f *flakyStore) KBAdditions(ctx context.Context) ([]wildwarden.KBAddition, 
 // TestSyncerRetriesAfterStoreFailures: a poll that cannot read the log,
 // or the additions, fails and leaves the changes for the next poll.
 func TestSyncerRetriesAfterStoreFailures(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ww.db")
-	s := openStore(t, path)
-	tn := &wildwarden.Tenant{Name: "shop-a"}
-	if err := s.CreateTenant(ctx, tn); err != nil {
-		t.Fatal(err)
-	}
+	path, s, tn := newShop(t)
 	flaky := &flakyStore{Store: s}
 	r := startReplica(t, flaky, s)
 	add, listing := codeWord(t, r.engine, tn.ID, "zorbleflax")
@@ -450,18 +437,8 @@ func TestSyncerRetriesAfterStoreFailures(t *testing.T) {
 func BenchmarkPollNoChange(b *testing.B) {
 	for _, screenings := range []int{0, 100_000} {
 		b.Run(fmt.Sprintf("audit=%d", screenings), func(b *testing.B) {
-			s := openStore(b, filepath.Join(b.TempDir(), "ww.db"))
-			tn := &wildwarden.Tenant{Name: "shop-a"}
-			if err := s.CreateTenant(ctx, tn); err != nil {
-				b.Fatal(err)
-			}
-			banks, err := inspect.NewBanks(s).Tenant(ctx, tn.ID)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := banks.CreateBank(ctx, bank.Info{Name: "confirmed", Kind: bank.Deny}, "b"); err != nil {
-				b.Fatal(err)
-			}
+			_, s, tn := newShop(b)
+			banks := confirmedBank(b, inspect.NewBanks(s), tn.ID, "b")
 			for i := range 100 {
 				if err := banks.AddEntry(ctx, "confirmed", bank.Entry{ID: fmt.Sprint(i), Hash: pdq.Hash{uint64(i)}, Quality: 90}, "b"); err != nil {
 					b.Fatal(err)
@@ -477,14 +454,7 @@ func BenchmarkPollNoChange(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			after, err := s.SyncHead(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			engine, err := screen.NewReloadable(screen.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
+			after, engine := loadEngine(b, s)
 			syncer, err := replica.New(replica.Config{Store: s, Engine: engine, Banks: inspect.NewBanks(s), After: after})
 			if err != nil {
 				b.Fatal(err)

@@ -9,11 +9,20 @@ import (
 	"github.com/wildwarden/wildwarden"
 )
 
+// auditColumns are the columns scanAudit reads, in its order.
+const auditColumns = `seq, tenant_id, actor, action, subject, data, at, prev_hash, hash`
+
 // AuditLog lists a tenant's audit entries after a sequence number.
 func (s *Store) AuditLog(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]wildwarden.AuditEntry, error) {
-	rows, err := s.query(ctx, `SELECT seq, tenant_id, actor, action, subject, data, at, prev_hash, hash FROM audit WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, tenantID, afterSeq, limit)
+	return s.auditEntries(ctx, "audit log", `SELECT `+auditColumns+` FROM audit WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, tenantID, afterSeq, limit)
+}
+
+// auditEntries runs a read of auditColumns on the read pool and collects
+// the entries; what names the read when the query fails.
+func (s *Store) auditEntries(ctx context.Context, what, query string, args ...any) ([]wildwarden.AuditEntry, error) {
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: audit log: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	defer rows.Close()
 	out := []wildwarden.AuditEntry{}
@@ -41,7 +50,7 @@ func scanAudit(sc interface{ Scan(...any) error }) (*wildwarden.AuditEntry, erro
 // be consecutive from 1 (a deleted row leaves a gap), each entry must name
 // its predecessor's hash and its own hash must match its content.
 func (s *Store) VerifyAudit(ctx context.Context) (int64, string, error) {
-	rows, err := s.readDB.QueryContext(ctx, `SELECT seq, tenant_id, actor, action, subject, data, at, prev_hash, hash FROM audit ORDER BY seq`)
+	rows, err := s.readDB.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit ORDER BY seq`)
 	if err != nil {
 		return 0, "", fmt.Errorf("sqlite: audit verify: %w", err)
 	}
@@ -77,21 +86,8 @@ const syncWhere = `action IN ('kb.add', 'bank.create', 'bank.delete', 'bank.add'
 // SyncLog lists the audit entries of all tenants after a sequence number
 // that change what a running service keeps in memory.
 func (s *Store) SyncLog(ctx context.Context, afterSeq int64, limit int) ([]wildwarden.AuditEntry, error) {
-	rows, err := s.query(ctx, `SELECT seq, tenant_id, actor, action, subject, data, at, prev_hash, hash FROM audit INDEXED BY audit_sync
+	return s.auditEntries(ctx, "sync log", `SELECT `+auditColumns+` FROM audit INDEXED BY audit_sync
 		WHERE `+syncWhere+` AND seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: sync log: %w", err)
-	}
-	defer rows.Close()
-	out := []wildwarden.AuditEntry{}
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *e)
-	}
-	return out, rows.Err()
 }
 
 // SyncHead returns the sequence number of the newest entry SyncLog lists.

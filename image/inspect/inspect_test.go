@@ -71,6 +71,26 @@ func addBank(t *testing.T, set *bank.Set, name string, kind bank.Kind, photos ..
 	}
 }
 
+// twoShops opens a SQLite store at path, closed when the test ends, with
+// the tenants shop-a and shop-b, and returns it with their IDs.
+func twoShops(t *testing.T, path string) (store *sqlite.Store, a, b string) {
+	t.Helper()
+	store, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	var ids []string
+	for _, name := range []string{"shop-a", "shop-b"} {
+		tn := &wildwarden.Tenant{Name: name}
+		if err := store.CreateTenant(wildwarden.WithActor(context.Background(), "test"), tn); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tn.ID)
+	}
+	return store, ids[0], ids[1]
+}
+
 func signalsNamed(v *wildwarden.Verdict, name string) []wildwarden.Signal {
 	var out []wildwarden.Signal
 	for _, s := range v.Signals {
@@ -276,21 +296,8 @@ func TestShortRef(t *testing.T) {
 // that one tenant's entries never match another tenant's photos, and
 // that a fresh Banks loads what was stored.
 func TestBanksPersistPerTenant(t *testing.T) {
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "ww.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store, a, b := twoShops(t, filepath.Join(t.TempDir(), "ww.db"))
 	ctx := wildwarden.WithActor(context.Background(), "test")
-	var tenants []string
-	for _, name := range []string{"shop-a", "shop-b"} {
-		tn := &wildwarden.Tenant{Name: name}
-		if err := store.CreateTenant(ctx, tn); err != nil {
-			t.Fatal(err)
-		}
-		tenants = append(tenants, tn.ID)
-	}
-	a, b := tenants[0], tenants[1]
 	photo := scenePhoto(21, 320, 240)
 	h := pdq.HashDihedral(photo)
 
@@ -329,7 +336,7 @@ func TestBanksPersistPerTenant(t *testing.T) {
 			t.Errorf("%s: %d matches, want %d", tt.name, got, tt.want)
 		}
 	}
-	n, entries, err := NewBanks(store).LoadAll(ctx, tenants)
+	n, entries, err := NewBanks(store).LoadAll(ctx, []string{a, b})
 	if err != nil || n != 1 || entries != 1 {
 		t.Errorf("LoadAll = %d banks, %d entries, %v; want 1, 1", n, entries, err)
 	}
@@ -341,21 +348,8 @@ func TestBanksPersistPerTenant(t *testing.T) {
 // read whole on first use), and a malformed subject is refused as invalid.
 func TestBanksApply(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ww.db")
-	store, err := sqlite.Open(path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store, a, b := twoShops(t, path)
 	ctx := wildwarden.WithActor(context.Background(), "test")
-	var tenants []string
-	for _, name := range []string{"shop-a", "shop-b"} {
-		tn := &wildwarden.Tenant{Name: name}
-		if err := store.CreateTenant(ctx, tn); err != nil {
-			t.Fatal(err)
-		}
-		tenants = append(tenants, tn.ID)
-	}
-	a, b := tenants[0], tenants[1]
 	banks := NewBanks(store)
 	if _, err := banks.Tenant(ctx, a); err != nil {
 		t.Fatal(err)
@@ -371,7 +365,7 @@ func TestBanksApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	for _, tenant := range tenants {
+	for _, tenant := range []string{a, b} {
 		cli := &bank.Persistent{Set: bank.NewSet(), Store: TenantStore(other, tenant)}
 		if _, err := cli.CreateBank(ctx, bank.Info{Name: "confirmed", Kind: bank.Deny}, "cli"); err != nil {
 			t.Fatal(err)
@@ -429,21 +423,8 @@ func (c *countingBankStore) ImageBanks(ctx context.Context, tenantID string) ([]
 // banks of the tenant it is screened for and no other tenant's, and a
 // listing without images leaves the banks unloaded.
 func TestTenantScreenerMatchesTheTenantsBanks(t *testing.T) {
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "ww.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store, a, b := twoShops(t, filepath.Join(t.TempDir(), "ww.db"))
 	ctx := wildwarden.WithActor(context.Background(), "test")
-	var tenants []string
-	for _, name := range []string{"shop-a", "shop-b"} {
-		tn := &wildwarden.Tenant{Name: name}
-		if err := store.CreateTenant(ctx, tn); err != nil {
-			t.Fatal(err)
-		}
-		tenants = append(tenants, tn.ID)
-	}
-	a, b := tenants[0], tenants[1]
 	photo := scenePhoto(31, 640, 480)
 	h := pdq.HashImage(photo)
 	owner := &bank.Persistent{Set: bank.NewSet(), Store: TenantStore(store, a)}
