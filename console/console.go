@@ -26,6 +26,7 @@ import (
 
 	"github.com/wildwarden/wildwarden"
 	"github.com/wildwarden/wildwarden/kb"
+	"github.com/wildwarden/wildwarden/screen"
 )
 
 //go:embed templates/*.html
@@ -44,11 +45,13 @@ type Decider interface {
 }
 
 // Engine is the running screening engine as the knowledge-base page needs
-// it: its knowledge base, and a way to apply admins' additions without a
-// restart (screen.Reloadable).
+// it: its knowledge base, a way to check and apply admins' additions
+// without a restart, and what it made of them (screen.Reloadable).
 type Engine interface {
 	KB() *kb.KB
+	Check(a *wildwarden.KBAddition) error
 	Apply(adds []wildwarden.KBAddition) error
+	Additions() (applied []string, skipped []screen.SkippedAddition)
 }
 
 // Config wires a Console.

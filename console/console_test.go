@@ -407,3 +407,68 @@ func TestKnowledgeBaseAddition(t *testing.T) {
 		t.Errorf("the page after an addition does not say when other replicas and workers use it:\n%s", r.body)
 	}
 }
+
+// additionRow returns the row of the KB page's additions table that shows
+// text, or "".
+func additionRow(page, text string) string {
+	return regexp.MustCompile(`(?s)<tr><td>[a-z]+</td><td><code>` + regexp.QuoteMeta(text) + `</code>.*?</tr>`).FindString(page)
+}
+
+// TestKnowledgeBaseAdditionSkipped: of the stored additions A, B and C,
+// where this replica's knowledge base refuses B (a category it lacks,
+// stored by a replica with another --kb), A and C apply and the page
+// shows B skipped with why; one stored since is shown as not yet picked
+// up. An addition the engine refuses, even one only its detector refuses,
+// is refused before it is stored, with the reason.
+func TestKnowledgeBaseAdditionSkipped(t *testing.T) {
+	h := newHarness(t, "shop-a")
+	h.user("shop-a", "root", wildwarden.RoleAdmin)
+	ctx := wildwarden.WithActor(context.Background(), "test")
+	stored := func(a *wildwarden.KBAddition) {
+		t.Helper()
+		a.TenantID, a.Lang, a.Note, a.CreatedBy = h.tenants["shop-a"], "en", "seen elsewhere", "u-1"
+		if err := h.store.AddKBAddition(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored(&wildwarden.KBAddition{Kind: wildwarden.KBAddTerm, Text: "zorbleflax", Category: "ivory"})
+	stored(&wildwarden.KBAddition{Kind: wildwarden.KBAddTerm, Text: "quibbleplunk", Category: "unicorn-horn"})
+	admin := h.browser()
+	token := admin.mustSignIn("shop-a", "root")
+	c := url.Values{"csrf": {token}, "kind": {"term"}, "text": {"snorkelwump"}, "lang": {"en"}, "category": {"ivory"}, "note": {"n"}}
+	if r := admin.post("/kb", c); r.status != http.StatusSeeOther {
+		t.Fatalf("admin adds C after the refused B = %d\n%s", r.status, r.body)
+	}
+	stored(&wildwarden.KBAddition{Kind: wildwarden.KBAddTerm, Text: "wibblequark", Category: "ivory"})
+
+	page := admin.get("/kb").body
+	for text, want := range map[string]string{
+		"zorbleflax":   `<span class="tag d-allow">applied</span>`,
+		"quibbleplunk": `<span class="tag warn">skipped</span> <small>category: &#34;unicorn-horn&#34; is not a category of the knowledge base</small>`,
+		"snorkelwump":  `<span class="tag d-allow">applied</span>`,
+		"wibblequark":  `<span class="tag">not yet picked up</span>`,
+	} {
+		if row := additionRow(page, text); !strings.Contains(row, want) {
+			t.Errorf("the row of %s is %q, want it to hold %s", text, row, want)
+		}
+	}
+	if !strings.Contains(page, "1 skipped on this replica") {
+		t.Error("the additions' heading does not count the one skipped")
+	}
+
+	for _, tt := range []struct {
+		form url.Values
+		why  string
+	}{
+		{url.Values{"kind": {"term"}, "text": {"x"}, "lang": {"en"}, "category": {"unicorn-horn"}, "note": {"n"}}, "category: &#34;unicorn-horn&#34; is not a category"},
+		{url.Values{"kind": {"cue"}, "text": {`\Qivory`}, "regex": {"on"}, "lang": {"en"}, "cue": {"price"}, "note": {"n"}}, "text: the detector cannot compile it"},
+	} {
+		tt.form.Set("csrf", token)
+		if r := admin.post("/kb", tt.form); r.status != http.StatusBadRequest || !strings.Contains(r.body, tt.why) {
+			t.Errorf("adding %s = %d, want 400 saying %q\n%s", tt.form.Get("text"), r.status, tt.why, r.body)
+		}
+	}
+	if adds, err := h.store.KBAdditions(ctx); err != nil || len(adds) != 4 {
+		t.Errorf("%d additions stored (%v), want the 4 before: refused ones are not stored", len(adds), err)
+	}
+}

@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,12 +21,43 @@ type kbData struct {
 	Taxa       []kb.Taxon
 	Terms      []kb.Term
 	Cues       []kb.Cue
-	Additions  []wildwarden.KBAddition
+	Additions  []kbAddition
+	Skipped    int // additions this replica's engine skipped
 	Categories []kb.Category
 	CueNames   []string
 	Version    string
 	Admin      bool
 	Form       wildwarden.KBAddition
+}
+
+// kbAddition is a stored addition and what this replica's engine made of
+// it: an admin sees here that a replica whose knowledge base refuses an
+// addition skips it, and why.
+type kbAddition struct {
+	wildwarden.KBAddition
+	Status string // "applied", "skipped" or "pending" (stored since the last sync)
+	Reason string // why the knowledge base refused it
+}
+
+// additionsHere pairs the stored additions with what the engine made of
+// them.
+func additionsHere(adds []wildwarden.KBAddition, e Engine) (rows []kbAddition, skippedHere int) {
+	applied, skipped := e.Additions()
+	reasons := make(map[string]string, len(skipped))
+	for _, s := range skipped {
+		reasons[s.ID] = message(s.Err)
+	}
+	for _, a := range adds {
+		row := kbAddition{KBAddition: a, Status: "pending"}
+		if reason, ok := reasons[a.ID]; ok {
+			row.Status, row.Reason = "skipped", reason
+			skippedHere++
+		} else if slices.Contains(applied, a.ID) {
+			row.Status = "applied"
+		}
+		rows = append(rows, row)
+	}
+	return rows, skippedHere
 }
 
 func contains(haystack, needle string) bool {
@@ -66,7 +98,7 @@ func (c *Console) kbPage(w http.ResponseWriter, r *http.Request, s *session, sta
 		c.fail(w, r, s, err)
 		return
 	}
-	d.Additions = adds
+	d.Additions, d.Skipped = additionsHere(adds, c.cfg.Engine)
 	p := &page{Title: "Knowledge base", Session: s, Nav: "kb", Data: d, Error: errMsg}
 	if r.URL.Query().Get("added") != "" {
 		// The engine rebuilt at once is this replica's; the others, and
@@ -102,7 +134,9 @@ func (c *Console) handleKBAdd(w http.ResponseWriter, r *http.Request, s *session
 		c.kbPage(w, r, s, http.StatusBadRequest, a, "This console runs without a screening engine.")
 		return
 	}
-	if err := screen.CheckAddition(c.cfg.Engine.KB(), &a); err != nil {
+	// What this replica's engine refuses is refused before it is stored:
+	// stored, it would be skipped here.
+	if err := c.cfg.Engine.Check(&a); err != nil {
 		c.kbPage(w, r, s, http.StatusBadRequest, a, message(err))
 		return
 	}

@@ -200,3 +200,73 @@ func addCodeWord(t *testing.T, s *service, tenant, user, password string, form u
 		t.Fatalf("console knowledge-base addition: %d\n%s", status, body)
 	}
 }
+
+// TestReplicaSkipsAdditionItsKBRefuses runs a replica whose --kb has a
+// category the default knowledge base lacks, and one on the default: a
+// code word in that category, added in the first's console, is skipped by
+// the second, which still starts, logs and counts it once and applies the
+// additions after it; on each store.
+func TestReplicaSkipsAdditionItsKBRefuses(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { replicaSkipsAdditionItsKBRefuses(t, b.db(t)) })
+	}
+}
+
+func replicaSkipsAdditionItsKBRefuses(t *testing.T, db string) {
+	const password = "correct horse battery"
+	cli(t, "admin", "tenant", "create", "--db", db, "shop-kb")
+	platform := cli(t, "admin", "key", "create", "--db", db, "--tenant", "shop-kb", "--role", "platform")
+	cliWithInput(t, password+"\n", "admin", "reviewer", "create", "--db", db, "--tenant", "shop-kb", "--admin", "--password", "carol")
+	flags := []string{"--sync-interval", syncInterval.String(), "--ocr=false"}
+	wider := serve(t, db, append(flags, "--kb", kbWithCategory(t, "unicorn-horn"))...)
+	addCodeWord(t, wider, "shop-kb", "carol", password, url.Values{
+		"kind": {"term"}, "text": {"quibbleplunk"}, "lang": {"en"}, "category": {"unicorn-horn"}, "note": {"seen in a test"}})
+
+	plain := serve(t, db, flags...)
+	addCodeWord(t, wider, "shop-kb", "carol", password, url.Values{
+		"kind": {"term"}, "text": {"zorbleflax"}, "lang": {"en"}, "category": {"ivory"}, "note": {"seen in a seized shop"}})
+	screened := 0
+	waitFor(t, "the replica on the default knowledge base screens with the addition after the one it refuses", func() bool {
+		screened++
+		var v wildwarden.Verdict
+		plain.must(200, "POST", "/v1/screen", platform, wildwarden.Listing{ID: fmt.Sprintf("KB-%d", screened), Lang: "en", Title: "zorbleflax bangle for sale, DM me"}, &v)
+		return hasSignal(&v, "", "zorbleflax")
+	})
+	time.Sleep(3 * syncInterval) // more polls: the skip is still reported once
+	logs := plain.logs.String()
+	if n := strings.Count(logs, "knowledge-base addition skipped"); n != 1 || !strings.Contains(logs, "unicorn-horn") {
+		t.Errorf("the replica logs the skipped addition %d times, want once with the category:\n%s", n, logs)
+	}
+	resp, err := http.Get(plain.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `wildwarden_sync_skipped_total{what="kb_addition"} 1`; !bytes.Contains(metrics, []byte(want)) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+}
+
+// kbWithCategory copies the knowledge base with one more category.
+func kbWithCategory(t *testing.T, category string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := filepath.Glob(filepath.Join("..", "kb", "data", "*.tsv"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("knowledge-base files: %v (%d)", err, len(files))
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Base(f) == "categories.tsv" {
+			data = append(data, category+"\t"+category+"\tadded by a test\n"...)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}

@@ -5,11 +5,16 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,8 +45,8 @@ func TestWorkerFollowsReplicas(t *testing.T) {
 		"kind": {"term"}, "text": {"zorbleflax"}, "lang": {"en"}, "category": {"ivory"}, "note": {"seen in a seized shop"}})
 
 	stream := startStream(t)
-	workerLogs := startWorker(t, "--store", db, "--nats", stream.url, "--tenant", "shop-stream",
-		"--sync-interval", syncInterval.String(), "--ocr=false", "--stats-every", "0")
+	worker := startWorker(t, "--store", db, "--nats", stream.url, "--tenant", "shop-stream",
+		"--sync-interval", syncInterval.String(), "--ocr=false", "--stats-every", "0", "--metrics-addr", "127.0.0.1:0")
 	codeWord := func(word string) bool {
 		v := stream.screen(t, wildwarden.Listing{Lang: "en", Title: word + " bangle for sale, DM me"})
 		return hasSignal(v, "", word)
@@ -55,7 +60,7 @@ func TestWorkerFollowsReplicas(t *testing.T) {
 	addCodeWord(t, replica, "shop-stream", "carol", password, url.Values{
 		"kind": {"term"}, "text": {"quibbleworth"}, "lang": {"en"}, "category": {"ivory"}, "note": {"seen in a seized shop"}})
 	waitFor(t, "the worker screens with the code word added while it runs", func() bool { return codeWord("quibbleworth") })
-	if logs := workerLogs.String(); !strings.Contains(logs, "knowledge-base additions picked up") {
+	if logs := worker.logs.String(); !strings.Contains(logs, "knowledge-base additions picked up") {
 		t.Errorf("the worker's log does not say it picked up the addition:\n%s", logs)
 	}
 
@@ -83,8 +88,20 @@ func TestWorkerFollowsReplicas(t *testing.T) {
 	waitFor(t, "the worker matches the photo the CLI banked", matchesBank)
 	bank("remove", "confirmed", "E-1")
 	waitFor(t, "the worker stops matching the photo the CLI removed", func() bool { return !matchesBank() })
-	if logs := workerLogs.String(); !strings.Contains(logs, "image-bank changes picked up") {
+	if logs := worker.logs.String(); !strings.Contains(logs, "image-bank changes picked up") {
 		t.Errorf("the worker's log does not say it picked up the bank changes:\n%s", logs)
+	}
+	// The worker counts what it picked up as a replica does, under the
+	// same names: the addition made while it ran, the bank, its entry
+	// and the entry's removal.
+	metrics := scrape(t, worker.metricsURL(t))
+	for series, want := range map[string]float64{
+		`wildwarden_sync_applied_total{what="engine_rebuild"}`: 1,
+		`wildwarden_sync_applied_total{what="bank_change"}`:    3,
+	} {
+		if got, ok := metrics[series]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", series, got, ok, want)
+		}
 	}
 }
 
@@ -102,6 +119,7 @@ func hasSignal(v *wildwarden.Verdict, name, term string) bool {
 // stream is an in-process NATS server with JetStream, the streams made,
 // and a reader of the verdict stream.
 type stream struct {
+	server   *natsserver.Server
 	url      string
 	js       jetstream.JetStream
 	verdicts jetstream.Consumer
@@ -134,7 +152,7 @@ func startStream(t *testing.T) *stream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stream{url: ns.ClientURL(), js: js, verdicts: verdicts}
+	return &stream{server: ns, url: ns.ClientURL(), js: js, verdicts: verdicts}
 }
 
 // screen publishes a listing, under an ID of its own, for the worker's
@@ -170,9 +188,31 @@ func (s *stream) screen(t *testing.T, l wildwarden.Listing) *wildwarden.Verdict 
 	}
 }
 
+// workerProcess is a running `wildwarden worker`.
+type workerProcess struct {
+	cmd    *exec.Cmd
+	logs   *syncBuffer
+	exited chan struct{}
+	err    error // how it exited, once exited is closed
+}
+
+// stop sends SIGTERM and returns how the worker exited; it kills a
+// worker still running after 30s.
+func (w *workerProcess) stop() error {
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-w.exited:
+	case <-time.After(30 * time.Second):
+		w.cmd.Process.Kill()
+		<-w.exited
+		return errors.New("did not exit within 30s of SIGTERM")
+	}
+	return w.err
+}
+
 // startWorker runs `wildwarden worker` until the test ends, and returns
-// its log once it consumes.
-func startWorker(t *testing.T, args ...string) *syncBuffer {
+// it once it consumes.
+func startWorker(t *testing.T, args ...string) *workerProcess {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"worker"}, args...)...)
 	stderr, err := cmd.StderrPipe()
@@ -182,35 +222,159 @@ func startWorker(t *testing.T, args ...string) *syncBuffer {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}
-	logs := &syncBuffer{}
+	w := &workerProcess{cmd: cmd, logs: &syncBuffer{}, exited: make(chan struct{})}
 	consuming := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			fmt.Fprintln(logs, sc.Text())
+			fmt.Fprintln(w.logs, sc.Text())
 			if strings.Contains(sc.Text(), "worker: consuming") {
 				close(consuming)
 			}
 		}
 	}()
-	var waitErr error
-	exited := make(chan struct{})
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
+	go func() { w.err = cmd.Wait(); close(w.exited) }()
+	t.Cleanup(func() { _ = w.stop() })
 	select {
 	case <-consuming:
-	case <-exited:
-		t.Fatalf("worker exited: %v\n%s", waitErr, logs.String())
+	case <-w.exited:
+		t.Fatalf("worker exited: %v\n%s", w.err, w.logs.String())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("worker did not start\n%s", logs.String())
+		t.Fatalf("worker did not start\n%s", w.logs.String())
 	}
-	return logs
+	return w
+}
+
+var metricsURLRE = regexp.MustCompile(`"worker: serving metrics" url=(http://127\.0\.0\.1:\d+)/metrics`)
+
+// metricsURL returns the address the worker serves its metrics and probes
+// on (--metrics-addr 127.0.0.1:0), read from its log.
+func (w *workerProcess) metricsURL(t *testing.T) string {
+	t.Helper()
+	m := metricsURLRE.FindStringSubmatch(w.logs.String())
+	if m == nil {
+		t.Fatalf("the worker's log does not say where it serves its metrics:\n%s", w.logs.String())
+	}
+	return m[1]
+}
+
+// scrape reads a process's /metrics: each series (name and labels, as
+// written) and its value.
+func scrape(t *testing.T, base string) map[string]float64 {
+	t.Helper()
+	resp, err := client.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d\n%s", resp.StatusCode, body)
+	}
+	series := map[string]float64{}
+	for line := range strings.Lines(string(body)) {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || strings.HasPrefix(name, "#") {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			t.Fatalf("/metrics: %q: %v", line, err)
+		}
+		series[name] = v
+	}
+	return series
+}
+
+// TestWorkerMetrics runs `wildwarden worker --metrics-addr` on a stream
+// and a PostgreSQL database, screens a few listings, one of them twice
+// and one that is not a listing, and reads the counts at /metrics: the
+// verdicts by decision as they were published, the duplicate, the dead
+// letter by cause, the batches and screenings, the sync counters and the
+// Go runtime's and the process's series. /readyz follows the NATS
+// connection, and SIGTERM stops the worker and its metrics listener.
+func TestWorkerMetrics(t *testing.T) {
+	db := pgtest.Database(t)
+	cli(t, "admin", "tenant", "create", "--db", db, "shop-metrics")
+	stream := startStream(t)
+	worker := startWorker(t, "--store", db, "--nats", stream.url, "--tenant", "shop-metrics", "--images=false",
+		"--sync-interval", syncInterval.String(), "--stats-every", "0", "--metrics-addr", "127.0.0.1:0")
+	base := worker.metricsURL(t)
+	probe := func(path string) (int, string) {
+		t.Helper()
+		resp, err := client.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if status, body := probe(path); status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, status, body)
+		}
+	}
+
+	titles := []string{
+		"Carved ivory bangle, old stock, DM for price",
+		"象牙白连衣裙 夏季新款",
+		"Tiger Balm ointment 30g",
+		"老白塑料手镯 包浆自然 加V看实物",
+	}
+	decisions := map[wildwarden.Decision]float64{}
+	for _, title := range titles {
+		decisions[stream.screen(t, wildwarden.Listing{Title: title}).Decision]++
+	}
+	// The first listing again, without the message ID that lets the
+	// stream drop a repeat (as after its de-duplication window), and a
+	// message that is not a listing.
+	ctx := context.Background()
+	for _, data := range []string{fmt.Sprintf(`{"id": "STREAM-1", "title": %q}`, titles[0]), `{"id": "L-bad", "title": `} {
+		if _, err := stream.js.Publish(ctx, "wildwarden.listings", []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var metrics map[string]float64
+	waitFor(t, "the worker counts the repeat and the dead letter", func() bool {
+		metrics = scrape(t, base)
+		return metrics["wildwarden_screen_duplicates_total"] == 1 && metrics[`wildwarden_worker_dead_letters_total{cause="invalid"}`] == 1
+	})
+	want := map[string]float64{
+		`wildwarden_verdicts_total{decision="allow"}`:                  decisions[wildwarden.Allow],
+		`wildwarden_verdicts_total{decision="review"}`:                 decisions[wildwarden.Review],
+		`wildwarden_verdicts_total{decision="block"}`:                  decisions[wildwarden.Block],
+		`wildwarden_worker_dead_letters_total{cause="unknown_tenant"}`: 0,
+		"wildwarden_worker_redeliveries_total":                         0,
+		"wildwarden_worker_store_errors_total":                         0,
+		"wildwarden_worker_messages_in_flight":                         0,
+		// Every message in one batch, each listing and the repeat
+		// screened (text alone is screened again, faster than a lookup).
+		"wildwarden_worker_batch_size_sum":                float64(len(titles) + 2),
+		"wildwarden_worker_screen_duration_seconds_count": float64(len(titles) + 1),
+		"wildwarden_sync_failures_total":                  0,
+	}
+	for series, v := range want {
+		if got, ok := metrics[series]; !ok || got != v {
+			t.Errorf("%s = %v (present %v), want %v", series, got, ok, v)
+		}
+	}
+	for _, series := range []string{"wildwarden_worker_batch_duration_seconds_count", "go_goroutines", "process_cpu_seconds_total"} {
+		if metrics[series] == 0 {
+			t.Errorf("/metrics lacks %s, or it is 0", series)
+		}
+	}
+
+	stream.server.Shutdown()
+	waitFor(t, "the worker is not ready without NATS", func() bool {
+		status, body := probe("/readyz")
+		return status == http.StatusServiceUnavailable && strings.Contains(body, "nats")
+	})
+	if err := worker.stop(); err != nil {
+		t.Fatalf("worker after SIGTERM: %v\n%s", err, worker.logs.String())
+	}
+	if resp, err := client.Get(base + "/metrics"); err == nil {
+		resp.Body.Close()
+		t.Errorf("the worker's metrics listener still answers after it stopped: %s", resp.Status)
+	}
 }

@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // metrics are the service's Prometheus series. They carry no tenant label:
 // /metrics is the operator's view; a tenant reads its own counts at
-// /v1/stats.
+// /v1/stats. wildwarden worker counts its verdicts and duplicates under
+// the same names (nats.Metrics).
 type metrics struct {
 	requests     *prometheus.CounterVec
 	latency      *prometheus.HistogramVec
@@ -42,8 +42,8 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 		appeals:      prometheus.NewCounter(prometheus.CounterOpts{Name: "wildwarden_appeals_total", Help: "Appeals received."}),
 		deliveries:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wildwarden_webhook_attempts_total", Help: "Webhook delivery attempts, by outcome."}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.verdicts, m.duplicates, m.searchChecks, m.searchEvents, m.decisions, m.reports, m.appeals, m.deliveries,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+	for _, c := range append([]prometheus.Collector{m.requests, m.latency, m.verdicts, m.duplicates, m.searchChecks, m.searchEvents, m.decisions, m.reports, m.appeals, m.deliveries},
+		runtimeCollectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

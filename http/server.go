@@ -154,10 +154,8 @@ func (s *Server) routes() {
 	public := func(pattern string, h http.HandlerFunc) {
 		register(pattern, nil, s.instrument(pattern, h))
 	}
-	public("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	public("GET /readyz", s.handleReady)
+	public("GET /healthz", handleHealth)
+	public("GET /readyz", readiness(s.store.Ready))
 	public("GET /v1/openapi.json", handleOpenAPI)
 	register("GET /metrics", nil, s.metricsHandler())
 
@@ -343,14 +341,6 @@ func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request, p *prin
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	if err := s.store.Ready(r.Context()); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // NewKeySecret returns a new API key secret: "ww_" and 32 random bytes in

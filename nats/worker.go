@@ -61,6 +61,10 @@ type Worker struct {
 	// sets it to the HTTP service's http.ScreeningBuilder.ScreeningOf, so
 	// that blocks from the stream get a statement of reasons.
 	Effects func(l *wildwarden.Listing, v *wildwarden.Verdict) *wildwarden.Screening
+	// Metrics receive the worker's counts and timings for Prometheus
+	// (NewMetrics); when nil, they are counted nowhere. Stats has the
+	// counts either way.
+	Metrics *Metrics
 	Logger  *slog.Logger
 
 	screened, duplicates, deadLettered, redelivered atomic.Int64
@@ -122,9 +126,21 @@ func (w *Worker) defaults() {
 	if w.Effects == nil {
 		w.Effects = DefaultEffects
 	}
+	if w.Metrics == nil {
+		w.Metrics = newMetrics()
+	}
 	if w.Logger == nil {
 		w.Logger = slog.New(slog.DiscardHandler)
 	}
+}
+
+// Ready reports whether the worker can work: its NATS connection is up
+// and the store answers.
+func (w *Worker) Ready(ctx context.Context) error {
+	if status := w.JS.Conn().Status(); status != natsgo.CONNECTED {
+		return fmt.Errorf("nats: connection %s", status)
+	}
+	return w.Store.Ready(ctx)
 }
 
 // Consumer creates or updates the durable consumer the workers share.
@@ -175,7 +191,7 @@ func (w *Worker) Run(ctx context.Context) error {
 				if idle {
 					continue
 				}
-				if err := w.process(ctx, msgs); err != nil && ctx.Err() == nil {
+				if err := w.processTimed(ctx, msgs); err != nil && ctx.Err() == nil {
 					errs <- err
 					return
 				}
@@ -227,6 +243,18 @@ type job struct {
 	sc       *wildwarden.Screening
 }
 
+// processTimed processes a batch and counts it in the metrics.
+func (w *Worker) processTimed(ctx context.Context, msgs []jetstream.Msg) error {
+	n := float64(len(msgs))
+	w.Metrics.batchSize.Observe(n)
+	w.Metrics.inFlight.Add(n)
+	start := time.Now()
+	err := w.process(ctx, msgs)
+	w.Metrics.batchDuration.Observe(time.Since(start).Seconds())
+	w.Metrics.inFlight.Sub(n)
+	return err
+}
+
 // process screens, stores, publishes and acknowledges one batch.
 func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) error {
 	stop := w.heartbeat(msgs)
@@ -234,9 +262,9 @@ func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) error {
 	byTenant := map[string][]*job{}
 	var order []string
 	for _, m := range msgs {
-		j, reason := w.prepare(ctx, m)
-		if reason != "" {
-			w.deadLetter(ctx, m, reason)
+		j, p := w.prepare(ctx, m)
+		if p != nil {
+			w.deadLetter(ctx, m, *p)
 			continue
 		}
 		if j == nil {
@@ -255,23 +283,28 @@ func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) error {
 	return nil
 }
 
-// prepare decodes and screens a message. It returns the reason when the
-// message is poison (it goes to the dead-letter stream), or a nil job when
-// the message was given back to the stream.
-func (w *Worker) prepare(ctx context.Context, m jetstream.Msg) (*job, string) {
+// poison says why a message goes to the dead-letter stream: the cause
+// is the metrics' label, the reason the message's Wildwarden-Error header.
+type poison struct{ cause, reason string }
+
+// prepare decodes and screens a message. It returns why when the message
+// is poison (it goes to the dead-letter stream), or a nil job when the
+// message was given back to the stream.
+func (w *Worker) prepare(ctx context.Context, m jetstream.Msg) (*job, *poison) {
 	md, err := m.Metadata()
 	if err != nil {
-		return nil, "not a JetStream message: " + err.Error()
+		return nil, &poison{causeInvalid, "not a JetStream message: " + err.Error()}
 	}
 	if md.NumDelivered > 1 {
 		w.redelivered.Add(1)
+		w.Metrics.redelivered.Inc()
 	}
 	if int(md.NumDelivered) > w.Attempts {
-		return nil, fmt.Sprintf("delivered %d times without being stored", md.NumDelivered)
+		return nil, &poison{causeTooManyDeliveries, fmt.Sprintf("delivered %d times without being stored", md.NumDelivered)}
 	}
 	l := new(wildwarden.Listing)
 	if err := listings.DecodeJSON(m.Data(), l); err != nil {
-		return nil, "invalid listing: " + err.Error()
+		return nil, &poison{causeInvalid, "invalid listing: " + err.Error()}
 	}
 	tenant := m.Headers().Get(HeaderTenant)
 	if tenant == "" {
@@ -279,24 +312,24 @@ func (w *Worker) prepare(ctx context.Context, m jetstream.Msg) (*job, string) {
 	}
 	tenantID, err := w.tenantID(ctx, tenant)
 	if wildwarden.ErrorCode(err) == wildwarden.ENOTFOUND {
-		return nil, err.Error()
+		return nil, &poison{causeUnknownTenant, err.Error()}
 	}
 	if err != nil {
 		w.Logger.Warn("nats: tenants", "err", err)
 		_ = m.NakWithDelay(time.Second) // the store is not answering: try later
-		return nil, ""
+		return nil, nil
 	}
 	hash := wildwarden.ContentHash(l)
 	v := w.storedVerdict(ctx, tenantID, l, hash)
 	if v == nil {
 		if v, err = w.screen(ctx, tenantID, l); err != nil {
-			return nil, "screening failed: " + err.Error()
+			return nil, &poison{causeScreening, "screening failed: " + err.Error()}
 		}
 	}
 	v.ID = l.ID
 	sc := w.Effects(l, v)
 	sc.ContentHash = hash
-	return &job{msg: m, tenantID: tenantID, sc: sc}, ""
+	return &job{msg: m, tenantID: tenantID, sc: sc}, nil
 }
 
 // storedVerdict returns the stored verdict of a listing with images whose
@@ -320,10 +353,12 @@ func (w *Worker) storedVerdict(ctx context.Context, tenantID string, l *wildward
 	return v
 }
 
-// screen runs the screener, turning a panic into an error so that one
-// poison listing cannot crash-loop the worker.
+// screen runs the screener and times it, turning a panic into an error
+// so that one poison listing cannot crash-loop the worker.
 func (w *Worker) screen(ctx context.Context, tenantID string, l *wildwarden.Listing) (v *wildwarden.Verdict, err error) {
+	start := time.Now()
 	defer func() {
+		w.Metrics.screenLatency.Observe(time.Since(start).Seconds())
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
 		}
@@ -352,6 +387,7 @@ func (w *Worker) store(ctx context.Context, tenantID string, jobs []*job) error 
 			w.giveBack(jobs)
 			return nil
 		}
+		w.Metrics.storeErrors.Inc()
 		w.Logger.Warn("nats: store is failing; retrying", "err", err, "listings", len(jobs), "retry_in", backoff)
 		if !sleep(ctx, backoff) {
 			w.giveBack(jobs)
@@ -363,7 +399,7 @@ func (w *Worker) store(ctx context.Context, tenantID string, jobs []*job) error 
 	for i, j := range jobs {
 		if err := errs[i]; err != nil {
 			if wildwarden.ErrorCode(err) == wildwarden.EINVALID {
-				w.deadLetter(ctx, j.msg, "the store refused the verdict: "+err.Error())
+				w.deadLetter(ctx, j.msg, poison{causeStoreRefused, "the store refused the verdict: " + err.Error()})
 			} else {
 				w.Logger.Warn("nats: store refused a listing; redelivering", "listing", j.sc.ListingID, "err", err)
 				_ = j.msg.NakWithDelay(time.Second)
@@ -372,8 +408,10 @@ func (w *Worker) store(ctx context.Context, tenantID string, jobs []*job) error 
 		}
 		if j.sc.Duplicate {
 			w.duplicates.Add(1)
+			w.Metrics.duplicates.Inc()
 		} else {
 			w.screened.Add(1)
+			w.Metrics.verdicts.WithLabelValues(string(j.sc.Verdict.Decision)).Inc()
 		}
 		f, err := w.publishVerdict(tenantID, j.sc)
 		if err != nil {
@@ -424,14 +462,14 @@ func (w *Worker) publishVerdict(tenantID string, sc *wildwarden.Screening) (jets
 // deadLetter moves a message to the dead-letter stream with the reason
 // and ends its deliveries. If the dead-letter publish fails, the message
 // stays in the listing stream for a later delivery.
-func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, reason string) {
+func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, p poison) {
 	dl := natsgo.NewMsg(w.Topology.DeadSubject)
 	dl.Data = m.Data()
 	for k, v := range m.Headers() {
 		dl.Header[k] = v
 	}
 	dl.Header.Del(natsgo.MsgIdHdr)
-	dl.Header.Set(HeaderError, reason)
+	dl.Header.Set(HeaderError, p.reason)
 	if md, err := m.Metadata(); err == nil {
 		dl.Header.Set(HeaderDeliveries, strconv.FormatUint(md.NumDelivered, 10))
 	}
@@ -443,8 +481,9 @@ func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, reason string)
 		return
 	}
 	w.deadLettered.Add(1)
-	w.Logger.Info("nats: dead-lettered a listing", "reason", reason)
-	if err := m.TermWithReason(reason); err != nil {
+	w.Metrics.deadLettered.WithLabelValues(p.cause).Inc()
+	w.Logger.Info("nats: dead-lettered a listing", "cause", p.cause, "reason", p.reason)
+	if err := m.TermWithReason(p.reason); err != nil {
 		w.Logger.Warn("nats: term", "err", err)
 	}
 }

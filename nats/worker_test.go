@@ -36,8 +36,16 @@ func TestMain(m *testing.M) {
 	os.Exit(pgtest.Main(m))
 }
 
-// startNATS runs an in-process NATS server with JetStream for one test.
+// startNATS runs an in-process NATS server with JetStream for one test
+// and returns its URL.
 func startNATS(t *testing.T) string {
+	t.Helper()
+	return startNATSServer(t).ClientURL()
+}
+
+// startNATSServer runs an in-process NATS server with JetStream for one
+// test.
+func startNATSServer(t *testing.T) *natsserver.Server {
 	t.Helper()
 	ns, err := natsserver.NewServer(&natsserver.Options{
 		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
@@ -50,7 +58,7 @@ func startNATS(t *testing.T) string {
 		t.Fatal("nats server did not start")
 	}
 	t.Cleanup(ns.Shutdown)
-	return ns.ClientURL()
+	return ns
 }
 
 func connect(t *testing.T, url string) jetstream.JetStream {

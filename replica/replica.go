@@ -5,9 +5,10 @@
 // knowledge-base additions the screening engine is built with, and the
 // tenants' image banks. A Syncer polls the store's sync log (the audit
 // entries of those changes, wildwarden.Store.SyncLog) and applies what is
-// new: it rebuilds the engine with all the additions, and replays bank
-// changes one by one on the banks in memory, whose index takes adds and
-// removes without a rebuild.
+// new: it rebuilds the engine with all the additions, which skips each one
+// this process's knowledge base refuses and applies the others, and
+// replays bank changes one by one on the banks in memory, whose index
+// takes adds and removes without a rebuild.
 package replica
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wildwarden/wildwarden"
+	"github.com/wildwarden/wildwarden/screen"
 )
 
 // pageSize bounds the sync log entries read in one query; a poll reads
@@ -33,9 +35,11 @@ type Store interface {
 }
 
 // Engine is the screening engine additions apply to (screen.Reloadable):
-// Apply rebuilds it with all the additions, or keeps it on an error.
+// Apply rebuilds it with all the additions but those its knowledge base
+// refuses, which Additions reports, or keeps it on an error.
 type Engine interface {
 	Apply(adds []wildwarden.KBAddition) error
+	Additions() (applied []string, skipped []screen.SkippedAddition)
 	Versions() (kbVersion, modelVersion string)
 }
 
@@ -48,7 +52,8 @@ type Banks interface {
 // Config wires a Syncer.
 type Config struct {
 	Store Store
-	// Engine receives knowledge-base additions.
+	// Engine receives knowledge-base additions. The additions it skipped
+	// at start are reported by New, those it skips later by Poll.
 	Engine Engine
 	// Banks receive image-bank changes; nil when the process holds no
 	// banks in memory (a worker that reads no images), which passes them
@@ -74,16 +79,22 @@ type Syncer struct {
 	// rebuilt, or refused the additions: a failed read of them retries at
 	// the next poll.
 	rebuild bool
+	// reported holds the IDs of the skipped additions logged and counted.
+	reported map[string]bool
 
 	applied  *prometheus.CounterVec
+	skipped  *prometheus.CounterVec
 	failures prometheus.Counter
 }
 
-// New returns a Syncer that follows the store from cfg.After.
+// New returns a Syncer that follows the store from cfg.After, having
+// logged and counted the additions the engine skipped at start.
 func New(cfg Config) (*Syncer, error) {
-	s := &Syncer{cfg: cfg, log: cfg.Logger, after: cfg.After,
+	s := &Syncer{cfg: cfg, log: cfg.Logger, after: cfg.After, reported: map[string]bool{},
 		applied: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wildwarden_sync_applied_total",
 			Help: "Changes made by other processes and applied here: engine rebuilds with new knowledge-base additions, image-bank changes."}, []string{"what"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wildwarden_sync_skipped_total",
+			Help: "Stored changes passed over because this process refuses them, each counted once: knowledge-base additions its knowledge base refuses (kb_addition)."}, []string{"what"}),
 		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "wildwarden_sync_failures_total",
 			Help: "Polls of the store that failed, and changes or engine rebuilds that could not be applied."}),
 	}
@@ -91,12 +102,13 @@ func New(cfg Config) (*Syncer, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Registerer != nil {
-		for _, c := range []prometheus.Collector{s.applied, s.failures} {
+		for _, c := range []prometheus.Collector{s.applied, s.skipped, s.failures} {
 			if err := cfg.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("replica: metrics: %w", err)
 			}
 		}
 	}
+	s.reportSkipped()
 	return s, nil
 }
 
@@ -120,8 +132,8 @@ func (s *Syncer) Run(ctx context.Context, every time.Duration) {
 // Poll applies the changes stored since the last poll. When none were, it
 // costs one query. An error leaves the changes not yet applied for the
 // next poll; a change that can never apply (refused as invalid) is logged
-// and passed over, and so are additions the engine refuses: the engine
-// keeps its knowledge base until an addition comes that it takes.
+// and passed over, and so is each addition the engine's knowledge base
+// refuses: the others apply.
 func (s *Syncer) Poll(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -183,9 +195,9 @@ func (s *Syncer) logApplied(applied, held int) {
 	}
 }
 
-// rebuildEngine rebuilds the engine with all the stored additions. The
-// engine keeps its current build when it has them all already, and when
-// the build fails.
+// rebuildEngine rebuilds the engine with all the stored additions but
+// those it refuses. The engine keeps its current build when it has them
+// all already, and when the build fails.
 func (s *Syncer) rebuildEngine(ctx context.Context) error {
 	adds, err := s.cfg.Store.KBAdditions(ctx)
 	if err != nil {
@@ -203,5 +215,21 @@ func (s *Syncer) rebuildEngine(ctx context.Context) error {
 		s.applied.WithLabelValues("engine_rebuild").Inc()
 		s.log.Info("sync: knowledge-base additions picked up; engine rebuilt", "additions", len(adds), "kb", after, "was", before)
 	}
+	s.reportSkipped()
 	return nil
+}
+
+// reportSkipped logs and counts, once each, the additions the engine
+// skipped because its knowledge base refuses them (a category or taxon
+// this process's --kb lacks, a pattern its detector cannot compile).
+func (s *Syncer) reportSkipped() {
+	_, skipped := s.cfg.Engine.Additions()
+	for _, a := range skipped {
+		if s.reported[a.ID] {
+			continue
+		}
+		s.reported[a.ID] = true
+		s.skipped.WithLabelValues("kb_addition").Inc()
+		s.log.Error("sync: knowledge-base addition skipped: this process's knowledge base refuses it; the others apply", "id", a.ID, "err", a.Err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -319,28 +320,135 @@ func TestSyncerFollowsItsOwnChangesCheaply(t *testing.T) {
 	}
 }
 
-// TestSyncerKeepsEngineWhenRebuildFails: an addition this replica's
-// knowledge base refuses (a category it does not have, as from a replica
-// of a newer version) leaves the engine as it was, says so in the log and
-// the failure count, and is not retried at every poll.
-func TestSyncerKeepsEngineWhenRebuildFails(t *testing.T) {
+// unknownCategory is an addition of a category no knowledge base of the
+// tests has, as one stored by a replica whose --kb has more.
+func unknownCategory(tenantID string) *wildwarden.KBAddition {
+	return &wildwarden.KBAddition{TenantID: tenantID, Kind: wildwarden.KBAddTerm, Text: "quibbleplunk", Lang: "en", Category: "unicorn-horn", Note: "n", CreatedBy: "u-1"}
+}
+
+// skippedOnce checks that the log reports the addition skipped once, with
+// its ID and why, and that it is counted once and not as a failure.
+func (n *node) skippedOnce(t testing.TB, id string) {
+	t.Helper()
+	logs := n.logs.String()
+	if c := strings.Count(logs, "knowledge-base addition skipped"); c != 1 || !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "id="+id) || !strings.Contains(logs, "unicorn-horn") {
+		t.Errorf("the log reports the skipped addition %d times, want once with its ID %s and the category:\n%s", c, id, logs)
+	}
+	if got := n.metric(t, "wildwarden_sync_skipped_total", "kb_addition"); got != 1 {
+		t.Errorf("skipped additions = %v, want 1", got)
+	}
+	if got := n.metric(t, "wildwarden_sync_failures_total", ""); got != 0 {
+		t.Errorf("failures = %v, want 0 (a skipped addition is none)", got)
+	}
+}
+
+// TestSyncerSkipsRefusedAdditionAtStart: of the stored additions A, B and
+// C, where this replica's knowledge base refuses B (a category it does
+// not have, as from a replica with another --kb), a replica that starts
+// applies A and C and reports B, once, with why.
+func TestSyncerSkipsRefusedAdditionAtStart(t *testing.T) {
+	_, s, tn := newShop(t)
+	engine, err := screen.NewReloadable(screen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, listingA := codeWord(t, engine, tn.ID, "zorbleflax")
+	b := unknownCategory(tn.ID)
+	c, listingC := codeWord(t, engine, tn.ID, "snorkelwump")
+	for _, add := range []*wildwarden.KBAddition{a, b, c} {
+		if err := s.AddKBAddition(ctx, add); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := startReplica(t, s, s)
+	if !hasTerm(r.engine.ScreenListing(listingA), "zorbleflax") || !hasTerm(r.engine.ScreenListing(listingC), "snorkelwump") {
+		t.Error("the engine lacks A or C, stored around the refused B")
+	}
+	applied, skipped := r.engine.Additions()
+	if !slices.Equal(applied, []string{a.ID, c.ID}) || len(skipped) != 1 || skipped[0].ID != b.ID {
+		t.Errorf("Additions() = %v, %v; want A and C applied, B skipped", applied, skipped)
+	}
+	r.poll(t)
+	r.skippedOnce(t, b.ID)
+}
+
+// TestSyncerSkipsRefusedAdditionWhenSyncing: a replica that receives B,
+// which its knowledge base refuses, then C applies C, reports B once
+// with why, and keeps passing B over as more additions come.
+func TestSyncerSkipsRefusedAdditionWhenSyncing(t *testing.T) {
 	path, s, tn := newShop(t)
 	r := startReplica(t, s, s)
-	before := r.engine.Current()
-	bad := &wildwarden.KBAddition{TenantID: tn.ID, Kind: wildwarden.KBAddTerm, Text: "zorbleflax", Lang: "en", Category: "unicorn-horn", Note: "n", CreatedBy: "u-1"}
-	if err := openStore(t, path).AddKBAddition(ctx, bad); err != nil {
+	other := openStore(t, path)
+	b := unknownCategory(tn.ID)
+	c, listingC := codeWord(t, r.engine, tn.ID, "snorkelwump")
+	for _, add := range []*wildwarden.KBAddition{b, c} {
+		if err := other.AddKBAddition(ctx, add); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.poll(t)
+	if !hasTerm(r.engine.ScreenListing(listingC), "snorkelwump") {
+		t.Error("the addition after the refused one was not applied")
+	}
+	d, listingD := codeWord(t, r.engine, tn.ID, "wibblequark")
+	if err := other.AddKBAddition(ctx, d); err != nil {
 		t.Fatal(err)
 	}
 	r.poll(t)
 	r.poll(t)
-	if r.engine.Current() != before {
-		t.Fatal("a refused addition replaced the engine")
+	if !hasTerm(r.engine.ScreenListing(listingD), "wibblequark") {
+		t.Error("a later addition was not applied")
+	}
+	if applied, _ := r.engine.Additions(); !slices.Equal(applied, []string{c.ID, d.ID}) {
+		t.Errorf("applied = %v, want C and D", applied)
+	}
+	if got := r.metric(t, "wildwarden_sync_applied_total", "engine_rebuild"); got != 2 {
+		t.Errorf("engine rebuilds = %v, want 2 (C, then D)", got)
+	}
+	r.skippedOnce(t, b.ID)
+}
+
+// TestSyncerKeepsEngineWhenRebuildFails: a rebuild that fails for no
+// addition's sake (the policy file broke since the start) leaves the
+// engine as it was, says so in the log and the failure count, and is not
+// retried at every poll.
+func TestSyncerKeepsEngineWhenRebuildFails(t *testing.T) {
+	path, s, tn := newShop(t)
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	data, err := os.ReadFile(filepath.Join("..", "policy", "default.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(policy, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	engine, err := screen.NewReloadable(screen.Options{PolicyPath: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &node{engine: engine, reg: prometheus.NewRegistry(), logs: &logBuffer{}}
+	r.syncer, err = replica.New(replica.Config{Store: s, Engine: engine, Logger: slog.New(slog.NewTextHandler(r.logs, nil)), Registerer: r.reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(policy, []byte("thresholds: [not, a, map]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	add, _ := codeWord(t, engine, tn.ID, "zorbleflax")
+	if err := openStore(t, path).AddKBAddition(ctx, add); err != nil {
+		t.Fatal(err)
+	}
+	before := engine.Current()
+	r.poll(t)
+	r.poll(t)
+	if engine.Current() != before {
+		t.Fatal("a failed rebuild replaced the engine")
 	}
 	if got := r.metric(t, "wildwarden_sync_failures_total", ""); got != 1 {
 		t.Errorf("failures = %v, want 1 (the rebuild, once)", got)
 	}
-	if logs := r.logs.String(); !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "unicorn-horn") || !strings.Contains(logs, "engine keeps its knowledge base") {
-		t.Errorf("the log does not report the refused addition:\n%s", logs)
+	if logs := r.logs.String(); !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "policy") || !strings.Contains(logs, "engine keeps its knowledge base") {
+		t.Errorf("the log does not report the failed rebuild:\n%s", logs)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -23,11 +24,30 @@ import (
 type Reloadable struct {
 	base *kb.KB
 	opts Options
-	cur  atomic.Pointer[Engine]
+	cur  atomic.Pointer[build]
 	mu   sync.Mutex // serializes Apply
-	// applied holds the IDs of the additions the current engine was built
-	// with, in order.
+	// refused holds the stored additions the detector refused although
+	// CheckAddition let them through, by ID, with why. A stored addition
+	// never changes and later ones come after it, so the refusal stands:
+	// a later Apply passes it over without searching for it again.
+	refused map[string]error
+}
+
+// build is an engine and what it made of the additions it was given.
+type build struct {
+	engine *Engine
+	given  []string // the IDs of the additions, in order
+	// applied holds the IDs of those the engine was built with, in order.
 	applied []string
+	skipped []SkippedAddition
+}
+
+// SkippedAddition is an addition the engine was built without because its
+// knowledge base refuses it: a category or taxon that this --kb lacks, a
+// cue it does not know, a pattern the detector cannot compile.
+type SkippedAddition struct {
+	ID  string
+	Err error
 }
 
 // NewReloadable builds an engine from opts and wraps it.
@@ -40,13 +60,13 @@ func NewReloadable(opts Options) (*Reloadable, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reloadable{base: base, opts: opts}
-	r.cur.Store(e)
+	r := &Reloadable{base: base, opts: opts, refused: map[string]error{}}
+	r.cur.Store(&build{engine: e})
 	return r, nil
 }
 
 // Current returns the engine in use now.
-func (r *Reloadable) Current() *Engine { return r.cur.Load() }
+func (r *Reloadable) Current() *Engine { return r.cur.Load().engine }
 
 // Base returns the knowledge base without additions.
 func (r *Reloadable) Base() *kb.KB { return r.base }
@@ -72,33 +92,149 @@ func (r *Reloadable) Versions() (kbVersion, modelVersion string) { return r.Curr
 // KB returns the current knowledge base, additions included.
 func (r *Reloadable) KB() *kb.KB { return r.Current().KB() }
 
-// Apply rebuilds the engine from the base knowledge base plus all the
-// given additions (the whole list, not only new ones) and swaps it in. On
-// an error the current engine stays. A stored addition never changes, so
-// when the additions have the IDs of the current engine's, in the same
-// order, the current engine stays too: a replica that learns of the
-// additions it made itself does not build again.
+// Additions reports what the current engine made of the additions it was
+// last given: the IDs of those it was built with, and those it skipped
+// with why, in the order given.
+func (r *Reloadable) Additions() (applied []string, skipped []SkippedAddition) {
+	b := r.cur.Load()
+	return slices.Clone(b.applied), slices.Clone(b.skipped)
+}
+
+// Check reports whether the engine would take the addition after those
+// it has: CheckAddition against the base knowledge base, then a build of
+// the detector with it (which compiles what CheckAddition cannot judge
+// alone). The console checks an addition so before storing it.
+func (r *Reloadable) Check(a *wildwarden.KBAddition) error {
+	if err := CheckAddition(r.base, a); err != nil {
+		return err
+	}
+	return compiles(r.KB(), []wildwarden.KBAddition{*a})
+}
+
+// Apply rebuilds the engine from the base knowledge base plus the given
+// additions (the whole list, not only new ones) and swaps it in. The
+// additions apply one by one, in order: one the knowledge base refuses is
+// skipped (Additions says why) and the others still apply, so one bad
+// addition cannot hold back those after it. An error says the engine
+// could not be built even so (its policy file, say); the current engine
+// stays. A stored addition never changes, so when the additions, or those
+// taken, have the IDs of the current engine's, in the same order, the
+// current engine stays too: a replica that learns of the additions it
+// made itself, or of one it refuses, does not build again.
 func (r *Reloadable) Apply(adds []wildwarden.KBAddition) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	cur := r.cur.Load()
+	if ids := additionIDs(adds); slices.Equal(ids, cur.given) && !slices.Contains(ids, "") {
+		return nil
+	}
+	refused := make([]error, len(adds))
+	for i := range adds {
+		if refused[i] = r.refused[adds[i].ID]; refused[i] == nil {
+			refused[i] = CheckAddition(r.base, &adds[i])
+		}
+	}
+	taken, next := sift(adds, refused)
+	if slices.Equal(next.applied, cur.applied) && !slices.Contains(next.applied, "") {
+		next.engine = cur.engine
+		r.cur.Store(next)
+		return nil
+	}
+	e, err := r.engineWith(taken)
+	if err != nil {
+		// The detector may refuse what CheckAddition let through: find
+		// those, and build without them.
+		r.findRefused(adds, refused)
+		taken, next = sift(adds, refused)
+		if e, err = r.engineWith(taken); err != nil {
+			return err
+		}
+	}
+	next.engine = e
+	r.cur.Store(next)
+	return nil
+}
+
+// sift splits adds into those taken and those refused (refused[i] says
+// why), and returns the taken ones and a build, without its engine, that
+// records both.
+func sift(adds []wildwarden.KBAddition, refused []error) ([]wildwarden.KBAddition, *build) {
+	b := &build{given: additionIDs(adds)}
+	var taken []wildwarden.KBAddition
+	for i, a := range adds {
+		if refused[i] != nil {
+			b.skipped = append(b.skipped, SkippedAddition{ID: a.ID, Err: refused[i]})
+			continue
+		}
+		taken = append(taken, a)
+		b.applied = append(b.applied, a.ID)
+	}
+	return taken, b
+}
+
+// findRefused sets refused[i] for each addition not refused yet that the
+// detector refuses, and remembers the stored ones. An addition that does
+// not compile spoils every longer list of additions too, so the first one
+// ends the shortest list the detector refuses, which a binary search
+// finds: a few compiles per refused addition, however many were added.
+func (r *Reloadable) findRefused(adds []wildwarden.KBAddition, refused []error) {
+	for {
+		var taken []wildwarden.KBAddition
+		var index []int
+		for i, a := range adds {
+			if refused[i] == nil {
+				taken, index = append(taken, a), append(index, i)
+			}
+		}
+		errs := map[int]error{}
+		fails := func(n int) bool {
+			errs[n] = compiles(r.base, taken[:n])
+			return errs[n] != nil
+		}
+		if len(taken) == 0 || !fails(len(taken)) {
+			return
+		}
+		n := sort.Search(len(taken), func(i int) bool { return fails(i + 1) }) + 1
+		i := index[n-1]
+		refused[i] = errs[n]
+		if adds[i].ID != "" {
+			r.refused[adds[i].ID] = errs[n]
+		}
+	}
+}
+
+// compiles reports whether the detector compiles with the additions over
+// k, which CheckAddition has taken already.
+func compiles(k *kb.KB, adds []wildwarden.KBAddition) error {
+	with, err := WithAdditions(k, adds)
+	if err != nil {
+		return err
+	}
+	if _, err := detect.New(with); err != nil {
+		return wildwarden.Errorf(wildwarden.EINVALID, "text", "the detector cannot compile it: %v", err)
+	}
+	return nil
+}
+
+// engineWith builds an engine of the base knowledge base with adds.
+func (r *Reloadable) engineWith(adds []wildwarden.KBAddition) (*Engine, error) {
+	k, err := WithAdditions(r.base, adds)
+	if err != nil {
+		return nil, err
+	}
+	e, err := NewFromKB(k, r.opts)
+	if err != nil {
+		return nil, fmt.Errorf("screen: rebuild with additions: %w", err)
+	}
+	return e, nil
+}
+
+func additionIDs(adds []wildwarden.KBAddition) []string {
 	ids := make([]string, len(adds))
 	for i, a := range adds {
 		ids[i] = a.ID
 	}
-	if slices.Equal(ids, r.applied) && !slices.Contains(ids, "") {
-		return nil
-	}
-	k, err := WithAdditions(r.base, adds)
-	if err != nil {
-		return err
-	}
-	e, err := NewFromKB(k, r.opts)
-	if err != nil {
-		return fmt.Errorf("screen: rebuild with additions: %w", err)
-	}
-	r.cur.Store(e)
-	r.applied = ids
-	return nil
+	return ids
 }
 
 // cueNames are the cues an addition may name (see kb/README.md).

@@ -2,6 +2,10 @@ package screen
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -9,8 +13,8 @@ import (
 )
 
 // TestReloadableApply: an added code word changes verdicts without a new
-// engine being built by the caller, and a bad addition leaves the current
-// engine in place.
+// engine being built by the caller, and an addition the knowledge base
+// refuses is skipped with why, leaving the current engine in place.
 func TestReloadableApply(t *testing.T) {
 	r, err := NewReloadable(Options{})
 	if err != nil {
@@ -45,14 +49,160 @@ func TestReloadableApply(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := r.Apply([]wildwarden.KBAddition{add, tt.add}); wildwarden.ErrorCode(err) != wildwarden.EINVALID {
-				t.Fatalf("Apply = %v, want invalid", err)
+			if err := r.Apply([]wildwarden.KBAddition{add, tt.add}); err != nil {
+				t.Fatalf("Apply = %v, want the bad addition skipped", err)
+			}
+			applied, skipped := r.Additions()
+			if !slices.Equal(applied, []string{"kba_1"}) || len(skipped) != 1 || wildwarden.ErrorCode(skipped[0].Err) != wildwarden.EINVALID {
+				t.Fatalf("Additions() = %v, %v; want kba_1 applied and the bad one skipped as invalid", applied, skipped)
 			}
 			if v, _ := r.Versions(); v != v1 {
-				t.Fatalf("version after a failed Apply = %s, want %s kept", v, v1)
+				t.Fatalf("version after skipping the addition = %s, want %s kept", v, v1)
 			}
 		})
 	}
+}
+
+// TestReloadableSkipsRefusedAdditions: of the additions A, B and C, where
+// the knowledge base refuses B (a category it lacks, or a cue pattern the
+// detector cannot compile although it is a valid regular expression), A
+// and C apply and B is reported with why; the refusal holds at the next
+// Apply.
+func TestReloadableSkipsRefusedAdditions(t *testing.T) {
+	for _, tt := range []struct {
+		name, why string
+		b         wildwarden.KBAddition
+	}{
+		{"unknown category", `category: "unicorn-horn" is not a category`,
+			wildwarden.KBAddition{ID: "kba_b", Kind: wildwarden.KBAddTerm, Text: "quibbleplunk", Lang: "en", Category: "unicorn-horn", Note: "n"}},
+		// \Q quotes to the end of the pattern: it compiles alone, but not
+		// inside the anchored copy the detector makes of a selective cue.
+		{"pattern the detector refuses", "the detector cannot compile it",
+			wildwarden.KBAddition{ID: "kba_b", Kind: wildwarden.KBAddCue, Text: `\Qivory`, Regex: true, Lang: "en", Cue: "price", Note: "n"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewReloadable(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, c := codeWord(r, "kba_a", "zorbleflax"), codeWord(r, "kba_c", "snorkelwump")
+			if err := r.Apply([]wildwarden.KBAddition{a, tt.b, c}); err != nil {
+				t.Fatalf("Apply(A, B, C) = %v, want B skipped", err)
+			}
+			for _, word := range []string{"zorbleflax", "snorkelwump"} {
+				if v := r.ScreenListing(&wildwarden.Listing{ID: "L", Title: word + " bangle for sale"}); !hasTerm(v, word) {
+					t.Errorf("the engine does not know %s: %+v", word, v.Signals)
+				}
+			}
+			applied, skipped := r.Additions()
+			if !slices.Equal(applied, []string{"kba_a", "kba_c"}) {
+				t.Errorf("applied = %v, want [kba_a kba_c]", applied)
+			}
+			if len(skipped) != 1 || skipped[0].ID != "kba_b" || !strings.Contains(skipped[0].Err.Error(), tt.why) {
+				t.Fatalf("skipped = %v, want kba_b: %s", skipped, tt.why)
+			}
+			d := codeWord(r, "kba_d", "wibblequark")
+			if err := r.Apply([]wildwarden.KBAddition{a, tt.b, c, d}); err != nil {
+				t.Fatal(err)
+			}
+			if applied, skipped := r.Additions(); !slices.Equal(applied, []string{"kba_a", "kba_c", "kba_d"}) || len(skipped) != 1 || skipped[0].ID != "kba_b" {
+				t.Errorf("after one more addition: applied %v, skipped %v; want B still skipped", applied, skipped)
+			}
+		})
+	}
+}
+
+// TestReloadableFindsEachPatternTheDetectorRefuses: of several additions
+// the detector refuses among good ones, each is found and skipped, and
+// the rest apply in order.
+func TestReloadableFindsEachPatternTheDetectorRefuses(t *testing.T) {
+	r, err := NewReloadable(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quoted := func(id string) wildwarden.KBAddition {
+		return wildwarden.KBAddition{ID: id, Kind: wildwarden.KBAddCue, Text: `\Qivory`, Regex: true, Lang: "en", Cue: "price", Note: "n"}
+	}
+	adds := []wildwarden.KBAddition{quoted("kba_q1"), codeWord(r, "kba_a", "zorbleflax"), codeWord(r, "kba_b", "snorkelwump"),
+		quoted("kba_q2"), codeWord(r, "kba_c", "wibblequark"), quoted("kba_q3")}
+	if err := r.Apply(adds); err != nil {
+		t.Fatal(err)
+	}
+	applied, skipped := r.Additions()
+	var ids []string
+	for _, s := range skipped {
+		ids = append(ids, s.ID)
+	}
+	if !slices.Equal(applied, []string{"kba_a", "kba_b", "kba_c"}) || !slices.Equal(ids, []string{"kba_q1", "kba_q2", "kba_q3"}) {
+		t.Errorf("applied %v, skipped %v; want the code words applied and the three patterns skipped", applied, ids)
+	}
+}
+
+// TestReloadableCheck: Check refuses what Apply would skip, the pattern
+// only the detector refuses included, and takes a good addition.
+func TestReloadableCheck(t *testing.T) {
+	r, err := NewReloadable(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := codeWord(r, "", "zorbleflax")
+	if err := r.Check(&good); err != nil {
+		t.Errorf("Check(a good code word) = %v", err)
+	}
+	for _, tt := range []struct {
+		add   wildwarden.KBAddition
+		field string
+	}{
+		{wildwarden.KBAddition{Kind: wildwarden.KBAddTerm, Text: "x", Lang: "en", Category: "unicorn-horn", Note: "n"}, "category"},
+		{wildwarden.KBAddition{Kind: wildwarden.KBAddCue, Text: `\Qivory`, Regex: true, Lang: "en", Cue: "price", Note: "n"}, "text"},
+	} {
+		if err := r.Check(&tt.add); wildwarden.ErrorCode(err) != wildwarden.EINVALID || wildwarden.ErrorField(err) != tt.field {
+			t.Errorf("Check(%q) = %v, want invalid %s", tt.add.Text, err, tt.field)
+		}
+	}
+}
+
+// TestReloadableApplyFailsWithoutAdditionsToBlame: a build that fails for
+// a reason of its own (the policy file broke since the start) is an error
+// and keeps the engine, and no addition is reported skipped for it.
+func TestReloadableApplyFailsWithoutAdditionsToBlame(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(path, policyYAML(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReloadable(Options{PolicyPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := r.Current()
+	if err := os.WriteFile(path, []byte("thresholds: [not, a, map]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Apply([]wildwarden.KBAddition{codeWord(r, "kba_1", "zorbleflax")}); err == nil || !strings.Contains(err.Error(), "policy") {
+		t.Fatalf("Apply with a broken policy file = %v, want the policy's error", err)
+	}
+	if applied, skipped := r.Additions(); r.Current() != before || len(applied) != 0 || len(skipped) != 0 {
+		t.Errorf("after the failed Apply: engine replaced %v, applied %v, skipped %v; want all kept", r.Current() != before, applied, skipped)
+	}
+}
+
+// policyYAML returns the embedded policy configuration.
+func policyYAML(t *testing.T) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "policy", "default.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func hasTerm(v *wildwarden.Verdict, term string) bool {
+	for _, s := range v.Signals {
+		if s.Term == term {
+			return true
+		}
+	}
+	return false
 }
 
 // TestReloadableConcurrent screens while the engine is swapped (run with

@@ -143,12 +143,11 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var syncer *replica.Syncer
-	if o.syncInterval > 0 {
-		syncer, err = replica.New(replica.Config{Store: store, Engine: engine, Banks: banks, After: syncFrom, Logger: log, Registerer: server.Registry()})
-		if err != nil {
-			return fmt.Errorf("serve: %w", err)
-		}
+	// The syncer logs and counts the additions the engine skipped at
+	// start, and follows other processes' changes when the interval is on.
+	syncer, err := replica.New(replica.Config{Store: store, Engine: engine, Banks: banks, After: syncFrom, Logger: log, Registerer: server.Registry()})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -168,7 +167,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	workCtx, stopWork := context.WithCancel(context.Background())
 	var work sync.WaitGroup
 	work.Go(func() { server.NewDispatcher().Run(workCtx) })
-	if syncer != nil {
+	if o.syncInterval > 0 {
 		work.Go(func() { syncer.Run(workCtx, o.syncInterval) })
 	}
 	if o.debug != "" {
@@ -236,7 +235,9 @@ and reviewers with:
 }
 
 // reloadableEngine builds the screening engine of serve and worker with
-// the knowledge-base additions stored by the console applied.
+// the knowledge-base additions stored by the console applied, but those
+// its knowledge base refuses: they are skipped (the engine's Additions
+// says why) and the replica's syncer reports them.
 func (f engineFlags) reloadableEngine(ctx context.Context, store wildwarden.Store) (*screen.Reloadable, error) {
 	scorer, err := loadScorer(f.modelPath, f.kbDir)
 	if err != nil {

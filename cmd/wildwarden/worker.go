@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	nethttp "net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -32,6 +35,9 @@ type workerOptions struct {
 	statsEvery  time.Duration
 	// syncInterval is how often other processes' changes are picked up.
 	syncInterval time.Duration
+	// metricsAddr is where /metrics, /healthz and /readyz are served; ""
+	// serves none.
+	metricsAddr string
 }
 
 func init() {
@@ -64,10 +70,20 @@ its tenant's image banks and read with OCR when Tesseract is installed; a
 listing version with images whose verdict is stored already keeps it
 instead of being screened again. --images=false screens the text alone.
 
+With --metrics-addr the worker serves on that address what serve has
+beside its API: /metrics (Prometheus: verdicts by decision, duplicates,
+redeliveries, dead letters by cause, store errors, batch sizes and times,
+screening times, messages in flight, the changes picked up from other
+processes, and the Go runtime's and the process's series), /healthz, and
+/readyz, which answers 200 while the worker is connected to NATS and the
+store answers. It is off by default: without it a worker opens no port,
+and several workers on one machine need a port each.
+
 SIGINT or SIGTERM stops fetching and gives the batches in flight back to
-the stream.`,
-		Example: `  wildwarden worker --nats nats://127.0.0.1:4222 --store postgres://ww@db/ww --tenant default`,
-		Args:    cobra.NoArgs,
+the stream, then closes the metrics listener.`,
+		Example: `  wildwarden worker --nats nats://127.0.0.1:4222 --store postgres://ww@db/ww --tenant default
+  wildwarden worker --nats nats://nats.internal:4222 --store postgres://ww@db/ww --metrics-addr 0.0.0.0:9464`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runWorker(cmd.Context(), o, cmd.ErrOrStderr())
 		},
@@ -83,6 +99,7 @@ the stream.`,
 	cmd.Flags().DurationVar(&o.ackWait, "ack-wait", wwnats.DefaultAckWait, "how long the stream waits for an ack before redelivering (the worker renews it while busy)")
 	cmd.Flags().DurationVar(&o.statsEvery, "stats-every", time.Minute, "log counts this often (0: only at exit)")
 	cmd.Flags().DurationVar(&o.syncInterval, "sync-interval", 10*time.Second, "how often to pick up knowledge-base additions and image-bank changes made by serve replicas or the CLI (0 turns it off)")
+	cmd.Flags().StringVar(&o.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (host:port; port 0 picks a free one), e.g. 0.0.0.0:9464 (off by default)")
 	_ = cmd.MarkFlagRequired("store")
 	rootCmd.AddCommand(cmd)
 }
@@ -93,6 +110,16 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 	}
 	if o.syncInterval < 0 {
 		return fmt.Errorf("worker: --sync-interval is %v; want 0 (off) or more", o.syncInterval)
+	}
+	// The metrics address is taken before anything slow, so that a wrong
+	// or busy one fails the start at once.
+	var metricsLn net.Listener
+	if o.metricsAddr != "" {
+		var err error
+		if metricsLn, err = net.Listen("tcp", o.metricsAddr); err != nil {
+			return fmt.Errorf("worker: --metrics-addr: %w", err)
+		}
+		defer metricsLn.Close() // closed already when it was served
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -117,9 +144,16 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
+	// The series of serve's that a worker has: the same names, from the
+	// same code.
+	registry := wwhttp.NewRegistry()
+	metrics, err := wwnats.NewMetrics(registry)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	var syncer *replica.Syncer
 	if o.syncInterval > 0 {
-		cfg := replica.Config{Store: store, Engine: engine, After: syncFrom, Logger: log}
+		cfg := replica.Config{Store: store, Engine: engine, After: syncFrom, Logger: log, Registerer: registry}
 		if banks != nil { // a nil *inspect.Banks would make a non-nil interface
 			cfg.Banks = banks
 		}
@@ -140,7 +174,7 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 	defer nc.Drain() //nolint:errcheck // closing anyway
 	w := &wwnats.Worker{
 		JS: js, Store: store, Screener: screener, DefaultTenant: o.tenant,
-		Batch: o.batch, Concurrency: o.concurrency, Attempts: o.attempts, AckWait: o.ackWait, Logger: log,
+		Batch: o.batch, Concurrency: o.concurrency, Attempts: o.attempts, AckWait: o.ackWait, Metrics: metrics, Logger: log,
 		Effects: func(l *wildwarden.Listing, v *wildwarden.Verdict) *wildwarden.Screening {
 			return screenings.ScreeningOf(l, v, "", wwnats.SourceStream) // the worker sets the content hash
 		},
@@ -171,6 +205,13 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 	if syncer != nil {
 		syncing.Go(func() { syncer.Run(ctx, o.syncInterval) })
 	}
+	if metricsLn != nil {
+		// Deferred after the store and the NATS connection, so it stops
+		// before they close: a scrape while the worker stops still reads
+		// its counts.
+		stopOperations := serveOperations(metricsLn, wwhttp.OperationsHandler(registry, w.Ready), log)
+		defer stopOperations()
+	}
 	kbVersion, modelVersion := engine.Versions()
 	log.Info("worker: consuming", "nats", o.natsURL, "kb", kbVersion, "model", modelVersion, "images", o.images.enabled, "sync_interval", o.syncInterval)
 	err = w.Run(ctx)
@@ -181,4 +222,28 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 		return fmt.Errorf("worker: %w", err)
 	}
 	return nil
+}
+
+// serveOperations serves the worker's metrics and probes on ln until the
+// returned stop is called; stop waits for scrapes in flight, up to 5s. A
+// listener that fails is logged and the worker goes on: the stream's work
+// matters more than its metrics, and Prometheus sees the target down.
+func serveOperations(ln net.Listener, h nethttp.Handler, log *slog.Logger) (stop func()) {
+	srv := &nethttp.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		if err := srv.Serve(ln); !errors.Is(err, nethttp.ErrServerClosed) {
+			log.Error("worker: metrics listener failed; the worker goes on without it", "err", err)
+		}
+	}()
+	log.Info("worker: serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			log.Warn("worker: metrics listener: shutdown", "err", err)
+		}
+		<-served
+	}
 }
