@@ -461,7 +461,7 @@ func TestKnowledgeBaseAdditionSkipped(t *testing.T) {
 		why  string
 	}{
 		{url.Values{"kind": {"term"}, "text": {"x"}, "lang": {"en"}, "category": {"unicorn-horn"}, "note": {"n"}}, "category: &#34;unicorn-horn&#34; is not a category"},
-		{url.Values{"kind": {"cue"}, "text": {`\Qivory`}, "regex": {"on"}, "lang": {"en"}, "cue": {"price"}, "note": {"n"}}, "text: the detector cannot compile it"},
+		{url.Values{"kind": {"cue"}, "text": {`(ivory`}, "regex": {"on"}, "lang": {"en"}, "cue": {"price"}, "note": {"n"}}, "text: not a valid regular expression"},
 	} {
 		tt.form.Set("csrf", token)
 		if r := admin.post("/kb", tt.form); r.status != http.StatusBadRequest || !strings.Contains(r.body, tt.why) {

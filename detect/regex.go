@@ -101,6 +101,10 @@ func newRegexCue(cue int, expr string) (regexCue, error) {
 	if err != nil {
 		return regexCue{}, err
 	}
+	// The anchored copy is written from the parse, not from expr: text
+	// around expr could change its meaning (an unterminated \Q quotes
+	// everything after it, the closing parenthesis too).
+	anchored := `^(?:` + parsed.String() + `)`
 	parsed = parsed.Simplify()
 	rc.need = bitset{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
 	if need := needBytes(parsed); need != nil {
@@ -112,7 +116,7 @@ func newRegexCue(cue int, expr string) (regexCue, error) {
 		rc.firstRunes, _ = firstRunes(parsed, nil)
 		rc.prefixes = literalPrefixes(parsed)
 		rc.boundary = startsWithBoundary(parsed)
-		rc.anchored, err = regexp.Compile(`^(?:` + expr + `)`)
+		rc.anchored, err = regexp.Compile(anchored)
 		if err != nil {
 			return regexCue{}, err
 		}

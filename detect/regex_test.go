@@ -21,6 +21,8 @@ func TestRegexPrefilter(t *testing.T) {
 		`\b(circa|c\.|ca\.|dated|made in)\s?(1[5-8]\d\d)\b`,
 		`(?i)(wechat|weixin|vx|wx|v信|微信)[\s:：]*[a-z][a-z0-9_-]{5,19}`,
 		`(^|[^a-z0-9._%+-])@[a-z0-9_.]{3,30}`,
+		`\Qrm$`,        // quoted to the end: the anchored copy must not quote its own ")"
+		`(?i)\Qwechat`, // flags and a quote together
 	}
 	texts := []string{
 		"price $200 or ¥1,500 rmb, 1200元 and 300 usd",
@@ -31,6 +33,7 @@ func TestRegexPrefilter(t *testing.T) {
 		"mail me: abc.def@example.com or rm 200, id 1234567890 x123456789",
 		"carved circa 1850, made in 1799; ca.1600 wechat: abcdef1 微信 zz12345 vx:qwerty",
 		"dm @ivory_shop or ig @carver99 for 1850 pieces",
+		"pay rm$ 50 or RM$ 60 by WeChat",
 	}
 	for _, expr := range exprs {
 		rc, err := newRegexCue(0, expr)

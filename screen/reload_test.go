@@ -2,6 +2,7 @@ package screen
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/wildwarden/wildwarden"
+	"github.com/wildwarden/wildwarden/detect"
+	"github.com/wildwarden/wildwarden/kb"
 )
 
 // TestReloadableApply: an added code word changes verdicts without a new
@@ -75,12 +78,12 @@ func TestReloadableSkipsRefusedAdditions(t *testing.T) {
 	}{
 		{"unknown category", `category: "unicorn-horn" is not a category`,
 			wildwarden.KBAddition{ID: "kba_b", Kind: wildwarden.KBAddTerm, Text: "quibbleplunk", Lang: "en", Category: "unicorn-horn", Note: "n"}},
-		// \Q quotes to the end of the pattern: it compiles alone, but not
-		// inside the anchored copy the detector makes of a selective cue.
+		// One only the detector refuses (see refuseInDetector).
 		{"pattern the detector refuses", "the detector cannot compile it",
-			wildwarden.KBAddition{ID: "kba_b", Kind: wildwarden.KBAddCue, Text: `\Qivory`, Regex: true, Lang: "en", Cue: "price", Note: "n"}},
+			wildwarden.KBAddition{ID: "kba_b", Kind: wildwarden.KBAddCue, Text: refusedPattern, Regex: true, Lang: "en", Cue: "price", Note: "n"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			refuseInDetector(t)
 			r, err := NewReloadable(Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -112,16 +115,39 @@ func TestReloadableSkipsRefusedAdditions(t *testing.T) {
 	}
 }
 
-// TestReloadableFindsEachPatternTheDetectorRefuses: of several additions
+// refusedPattern is a cue expression that CheckAddition takes and that
+// the detector installed by refuseInDetector refuses: none is known today
+// (CheckAddition judges all detect.New refuses), so the test stands one in
+// to reach the safety net.
+const refusedPattern = `ivory\d+refused`
+
+// refuseInDetector makes the detector refuse a knowledge base that holds
+// refusedPattern, for the test's duration.
+func refuseInDetector(t *testing.T) {
+	t.Helper()
+	orig := newDetector
+	newDetector = func(k *kb.KB) (*detect.Detector, error) {
+		for _, c := range k.Cues {
+			if c.Pattern == refusedPattern {
+				return nil, fmt.Errorf("cue %q: refused by the test's detector", c.Pattern)
+			}
+		}
+		return orig(k)
+	}
+	t.Cleanup(func() { newDetector = orig })
+}
+
+// TestReloadableFindsEachPatternTheDetectorRefuses// TestReloadableFindsEachPatternTheDetectorRefuses: of several additions
 // the detector refuses among good ones, each is found and skipped, and
 // the rest apply in order.
 func TestReloadableFindsEachPatternTheDetectorRefuses(t *testing.T) {
+	refuseInDetector(t)
 	r, err := NewReloadable(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	quoted := func(id string) wildwarden.KBAddition {
-		return wildwarden.KBAddition{ID: id, Kind: wildwarden.KBAddCue, Text: `\Qivory`, Regex: true, Lang: "en", Cue: "price", Note: "n"}
+		return wildwarden.KBAddition{ID: id, Kind: wildwarden.KBAddCue, Text: refusedPattern, Regex: true, Lang: "en", Cue: "price", Note: "n"}
 	}
 	adds := []wildwarden.KBAddition{quoted("kba_q1"), codeWord(r, "kba_a", "zorbleflax"), codeWord(r, "kba_b", "snorkelwump"),
 		quoted("kba_q2"), codeWord(r, "kba_c", "wibblequark"), quoted("kba_q3")}
@@ -141,6 +167,7 @@ func TestReloadableFindsEachPatternTheDetectorRefuses(t *testing.T) {
 // TestReloadableCheck: Check refuses what Apply would skip, the pattern
 // only the detector refuses included, and takes a good addition.
 func TestReloadableCheck(t *testing.T) {
+	refuseInDetector(t)
 	r, err := NewReloadable(Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +181,7 @@ func TestReloadableCheck(t *testing.T) {
 		field string
 	}{
 		{wildwarden.KBAddition{Kind: wildwarden.KBAddTerm, Text: "x", Lang: "en", Category: "unicorn-horn", Note: "n"}, "category"},
-		{wildwarden.KBAddition{Kind: wildwarden.KBAddCue, Text: `\Qivory`, Regex: true, Lang: "en", Cue: "price", Note: "n"}, "text"},
+		{wildwarden.KBAddition{Kind: wildwarden.KBAddCue, Text: refusedPattern, Regex: true, Lang: "en", Cue: "price", Note: "n"}, "text"},
 	} {
 		if err := r.Check(&tt.add); wildwarden.ErrorCode(err) != wildwarden.EINVALID || wildwarden.ErrorField(err) != tt.field {
 			t.Errorf("Check(%q) = %v, want invalid %s", tt.add.Text, err, tt.field)

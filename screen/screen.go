@@ -51,7 +51,7 @@ func New(opts Options) (*Engine, error) {
 
 // NewFromKB builds an engine on a loaded knowledge base.
 func NewFromKB(k *kb.KB, opts Options) (*Engine, error) {
-	d, err := detect.New(k)
+	d, err := newDetector(k)
 	if err != nil {
 		return nil, err
 	}
