@@ -151,15 +151,16 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
-	var syncer *replica.Syncer
-	if o.syncInterval > 0 {
-		cfg := replica.Config{Store: store, Engine: engine, After: syncFrom, Logger: log, Registerer: registry}
-		if banks != nil { // a nil *inspect.Banks would make a non-nil interface
-			cfg.Banks = banks
-		}
-		if syncer, err = replica.New(cfg); err != nil {
-			return fmt.Errorf("worker: %w", err)
-		}
+	// The syncer logs and counts the additions the engine skipped at
+	// start, as serve's does, and follows other processes' changes when
+	// the interval is on.
+	cfg := replica.Config{Store: store, Engine: engine, After: syncFrom, Logger: log, Registerer: registry}
+	if banks != nil { // a nil *inspect.Banks would make a non-nil interface
+		cfg.Banks = banks
+	}
+	syncer, err := replica.New(cfg)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
 	}
 	// The worker's verdicts set in motion what the service's do: a block
 	// gets its statement of reasons, a review its queue item.
@@ -202,7 +203,7 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 		}()
 	}
 	var syncing sync.WaitGroup
-	if syncer != nil {
+	if o.syncInterval > 0 {
 		syncing.Go(func() { syncer.Run(ctx, o.syncInterval) })
 	}
 	if metricsLn != nil {
