@@ -185,14 +185,16 @@ type Store interface {
 	// it was typed). Once it returns, every SignInFailures call that starts
 	// counts it, on any replica: the console counts an attempt before it
 	// checks the password, and relies on this to hold the lockout against
-	// attempts sent at once.
-	AddSignInFailure(ctx context.Context, tenant, user string, at time.Time) error
+	// attempts sent at once. It returns the failure's sequence number,
+	// which grows with each failure stored.
+	AddSignInFailure(ctx context.Context, tenant, user string, at time.Time) (int64, error)
 	// SignInFailures returns the times of a tenant and user name's latest
 	// failed sign-ins after since, newest first, at most limit of them.
 	SignInFailures(ctx context.Context, tenant, user string, since time.Time, limit int) ([]time.Time, error)
-	// ClearSignInFailures forgets a tenant and user name's failures (after
-	// a successful sign-in).
-	ClearSignInFailures(ctx context.Context, tenant, user string) error
+	// ClearSignInFailures forgets a tenant and user name's failures up to
+	// and including the one numbered through (after a successful sign-in,
+	// its own attempt's): failures stored after it stay counted.
+	ClearSignInFailures(ctx context.Context, tenant, user string, through int64) error
 	// PruneSignIns deletes the sessions expired at now and the failed
 	// sign-ins at or before failuresBefore. Neither counts any more, so
 	// calling it now and then only keeps the tables small.

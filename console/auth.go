@@ -153,7 +153,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := signInKeyOf(tenant, tenantRef, userName)
-	until, err := c.admit(ctx, key)
+	attempt, until, err := c.admit(ctx, key)
 	if err != nil {
 		c.fail(w, r, nil, err)
 		return
@@ -168,7 +168,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusUnauthorized, "Wrong tenant, user name or password.")
 		return
 	}
-	if err := c.signInSucceeded(ctx, key); err != nil {
+	if err := c.signInSucceeded(ctx, key, attempt); err != nil {
 		c.log.Error("console: clear failed sign-ins", "tenant", tenantRef, "user", userName, "err", err)
 	}
 	token, err := c.startSession(ctx, sess)

@@ -131,6 +131,39 @@ func TestLockoutHoldsForParallelAttempts(t *testing.T) {
 	}
 }
 
+// burstStore is a store on which n more failed sign-ins of a user are
+// stored just before a sign-in clears its failures, as an attacker's
+// attempts sent during the sign-in's password check would be.
+type burstStore struct {
+	wildwarden.Store
+	now func() time.Time
+	n   int
+}
+
+func (s burstStore) ClearSignInFailures(ctx context.Context, tenant, user string, through int64) error {
+	for range s.n {
+		if _, err := s.Store.AddSignInFailure(ctx, tenant, user, s.now()); err != nil {
+			return err
+		}
+	}
+	return s.Store.ClearSignInFailures(ctx, tenant, user, through)
+}
+
+// TestSignInKeepsLaterFailures: a successful sign-in clears the failures up
+// to its own attempt, not those of attempts counted while its password was
+// checked, so a burst around a real sign-in still gets at most 5 tries.
+func TestSignInKeepsLaterFailures(t *testing.T) {
+	h := newHarness(t, "shop-a")
+	h.user("shop-a", "alice", wildwarden.RoleReviewer)
+	b := h.browser().via(h.replicaWith(burstStore{Store: h.store, now: h.now, n: 5}))
+	if r := b.signIn("shop-a", "alice", testPassword); r.status != http.StatusSeeOther {
+		t.Fatalf("sign-in = %d, want a sign-in", r.status)
+	}
+	if r := h.browser().signIn("shop-a", "alice", testPassword); r.status != http.StatusTooManyRequests {
+		t.Fatalf("right password after 5 failures stored during a sign-in = %d, want 429 (the sign-in cleared only failures up to its own)", r.status)
+	}
+}
+
 // TestLockoutCountsTenantNameAndID: sign-in takes a tenant's name or its
 // ID, and failures with either add up to one lockout.
 func TestLockoutCountsTenantNameAndID(t *testing.T) {

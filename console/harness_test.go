@@ -109,9 +109,16 @@ func newHarness(t testing.TB, tenants ...string) *harness {
 // as a second `wildwarden serve` on the same database would be.
 func (h *harness) replica() *httptest.Server {
 	h.t.Helper()
+	return h.replicaWith(h.store)
+}
+
+// replicaWith starts another service whose console uses consoleStore (a
+// stand-in over the harness's store).
+func (h *harness) replicaWith(consoleStore wildwarden.Store) *httptest.Server {
+	h.t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	api, err := wwhttp.NewServer(wwhttp.Config{Store: h.store, Screener: h.engine, Logger: quiet, Console: func(api *wwhttp.Server) (http.Handler, error) {
-		return console.New(console.Config{Store: h.store, Decider: api, Engine: h.engine, Now: h.now, Lease: time.Minute, Logger: quiet})
+		return console.New(console.Config{Store: consoleStore, Decider: api, Engine: h.engine, Now: h.now, Lease: time.Minute, Logger: quiet})
 	}})
 	if err != nil {
 		h.t.Fatal(err)

@@ -84,9 +84,9 @@ func signInKeyOf(tenant *wildwarden.Tenant, tenantRef, user string) signInKey {
 }
 
 // admit counts a sign-in attempt as a failure before its password is
-// checked, and returns when sign-in opens again if the attempt is refused
-// (the zero time if its password may be checked). A successful sign-in
-// then clears its attempt with the earlier failures.
+// checked, and returns the failure's seq and when sign-in opens again if
+// the attempt is refused (the zero time if its password may be checked).
+// A successful sign-in then clears its attempt with the earlier failures.
 //
 // Counting first is what holds the lockout against attempts sent at once:
 // the password check takes tens of milliseconds, and attempts that counted
@@ -95,19 +95,20 @@ func signInKeyOf(tenant *wildwarden.Tenant, tenantRef, user string) signInKey {
 // failure visible to every read that starts after it is stored, so the
 // k-th attempt stored sees at least k: at most maxLoginFailures of any
 // burst reach the check, on any number of replicas, without a lock.
-func (c *Console) admit(ctx context.Context, key signInKey) (time.Time, error) {
+func (c *Console) admit(ctx context.Context, key signInKey) (attempt int64, until time.Time, err error) {
 	// A locked-out attempt is refused before it is counted, so that trying
 	// again while locked does not move the end of the lockout.
 	if until, err := c.lockedUntil(ctx, key, 0); err != nil || !until.IsZero() {
-		return until, err
+		return 0, until, err
 	}
-	if err := c.cfg.Store.AddSignInFailure(ctx, key.tenant, key.user, c.now()); err != nil {
-		return time.Time{}, err
+	if attempt, err = c.cfg.Store.AddSignInFailure(ctx, key.tenant, key.user, c.now()); err != nil {
+		return 0, time.Time{}, err
 	}
 	// One refused here stays counted: it passed the check above together
 	// with the failure that locked, so it moves the lockout's end by no more
 	// than the moments between them.
-	return c.lockedUntil(ctx, key, 1)
+	until, err = c.lockedUntil(ctx, key, 1)
+	return attempt, until, err
 }
 
 // lockedUntil returns when sign-in opens again for key, or the zero time:
@@ -124,9 +125,12 @@ func (c *Console) lockedUntil(ctx context.Context, key signInKey, own int) (time
 }
 
 // signInSucceeded forgets the failures before a successful sign-in, and
-// its own attempt with them.
-func (c *Console) signInSucceeded(ctx context.Context, key signInKey) error {
-	return c.cfg.Store.ClearSignInFailures(ctx, key.tenant, key.user)
+// its own attempt with them. Those stored after its attempt stay: they
+// are other attempts still in flight (an attacker's burst around a real
+// sign-in), and clearing them would let that burst try more than
+// maxLoginFailures passwords.
+func (c *Console) signInSucceeded(ctx context.Context, key signInKey, attempt int64) error {
+	return c.cfg.Store.ClearSignInFailures(ctx, key.tenant, key.user, attempt)
 }
 
 // pruneNowAndThen deletes expired sessions and old failed sign-ins at

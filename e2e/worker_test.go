@@ -26,6 +26,7 @@ import (
 	"github.com/wildwarden/wildwarden"
 	"github.com/wildwarden/wildwarden/image/imagetest"
 	wwnats "github.com/wildwarden/wildwarden/nats"
+	"github.com/wildwarden/wildwarden/nats/natstest"
 	"github.com/wildwarden/wildwarden/postgres/pgtest"
 )
 
@@ -128,17 +129,7 @@ type stream struct {
 
 func startStream(t *testing.T) *stream {
 	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := natstest.Start(t)
 	nc, js, err := wwnats.Connect(ns.ClientURL(), t.Name())
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"github.com/wildwarden/wildwarden"
 	wwhttp "github.com/wildwarden/wildwarden/http"
 	wwnats "github.com/wildwarden/wildwarden/nats"
+	"github.com/wildwarden/wildwarden/nats/natstest"
 )
 
 // TestWorkerEffects checks what the worker stores beside each verdict:
@@ -36,7 +37,7 @@ func TestWorkerEffects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			js := connect(t, startNATS(t))
+			js := connect(t, natstest.Start(t).ClientURL())
 			ctx := context.Background()
 			const total = 30
 			publish(t, js, f.tenant.Name, exampleListings(t, total))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wildwarden/wildwarden"
 	wwnats "github.com/wildwarden/wildwarden/nats"
+	"github.com/wildwarden/wildwarden/nats/natstest"
 )
 
 // flakyTenants fails its first read of the tenant list, as a store that
@@ -76,7 +77,7 @@ func metric(t *testing.T, reg prometheus.Gatherer, name string, sum bool, labels
 // batch is left in flight.
 func TestWorkerMetrics(t *testing.T) {
 	f := newFixture(t)
-	js := connect(t, startNATS(t))
+	js := connect(t, natstest.Start(t).ClientURL())
 	ctx := context.Background()
 	if err := wwnats.EnsureStreams(ctx, js, wwnats.Topology{}); err != nil {
 		t.Fatal(err)
@@ -157,7 +158,7 @@ func (unready) Ready(context.Context) error { return errors.New("connection refu
 // its store answers.
 func TestWorkerReady(t *testing.T) {
 	f := newFixture(t)
-	ns := startNATSServer(t)
+	ns := natstest.Start(t)
 	js := connect(t, ns.ClientURL())
 	ctx := context.Background()
 	w := &wwnats.Worker{JS: js, Store: f.store}

@@ -18,12 +18,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wildwarden/wildwarden"
 	wwnats "github.com/wildwarden/wildwarden/nats"
+	"github.com/wildwarden/wildwarden/nats/natstest"
 	"github.com/wildwarden/wildwarden/postgres"
 	"github.com/wildwarden/wildwarden/postgres/pgtest"
 	"github.com/wildwarden/wildwarden/screen"
@@ -34,31 +34,6 @@ func TestMain(m *testing.M) {
 		os.Exit(workerProcess()) // a child of TestWorkerKilledMidBatch
 	}
 	os.Exit(pgtest.Main(m))
-}
-
-// startNATS runs an in-process NATS server with JetStream for one test
-// and returns its URL.
-func startNATS(t *testing.T) string {
-	t.Helper()
-	return startNATSServer(t).ClientURL()
-}
-
-// startNATSServer runs an in-process NATS server with JetStream for one
-// test.
-func startNATSServer(t *testing.T) *natsserver.Server {
-	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
 }
 
 func connect(t *testing.T, url string) jetstream.JetStream {
@@ -205,7 +180,7 @@ func runWorker(t *testing.T, w *wwnats.Worker, timeout time.Duration, cond func(
 
 func TestWorkerScreensStoresAndPublishes(t *testing.T) {
 	f := newFixture(t)
-	js := connect(t, startNATS(t))
+	js := connect(t, natstest.Start(t).ClientURL())
 	ctx := context.Background()
 	if err := wwnats.EnsureStreams(ctx, js, wwnats.Topology{}); err != nil {
 		t.Fatal(err)
@@ -268,7 +243,7 @@ func (p panicScreener) Screen(ctx context.Context, l *wildwarden.Listing) (*wild
 
 func TestPoisonMessagesGoToDeadLetters(t *testing.T) {
 	f := newFixture(t)
-	js := connect(t, startNATS(t))
+	js := connect(t, natstest.Start(t).ClientURL())
 	ctx := context.Background()
 	if err := wwnats.EnsureStreams(ctx, js, wwnats.Topology{}); err != nil {
 		t.Fatal(err)
@@ -349,7 +324,7 @@ func (s *slowStore) SaveScreenings(ctx context.Context, tenantID string, scs []*
 // another worker or lost.
 func TestSlowStoreLosesNothing(t *testing.T) {
 	f := newFixture(t)
-	js := connect(t, startNATS(t))
+	js := connect(t, natstest.Start(t).ClientURL())
 	store := &slowStore{Store: f.store, delay: 1500 * time.Millisecond}
 	store.failures.Store(3)
 	publish(t, js, f.tenant.ID, exampleListings(t, 40))
@@ -410,7 +385,7 @@ func workerProcess() int {
 // that every listing is screened exactly once in the store.
 func TestWorkerKilledMidBatch(t *testing.T) {
 	f := newFixture(t)
-	url := startNATS(t)
+	url := natstest.Start(t).ClientURL()
 	js := connect(t, url)
 	const total = 400
 	publish(t, js, "", exampleListings(t, total))
@@ -492,7 +467,7 @@ func (s *tenantScreener) screened(id string) []string {
 // (published anew after the de-duplication window), while text alone is.
 func TestWorkerScreensForTheTenant(t *testing.T) {
 	f := newFixture(t)
-	js := connect(t, startNATS(t))
+	js := connect(t, natstest.Start(t).ClientURL())
 	ctx := context.Background()
 	if err := wwnats.EnsureStreams(ctx, js, wwnats.Topology{}); err != nil {
 		t.Fatal(err)

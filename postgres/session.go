@@ -61,12 +61,13 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	return nil
 }
 
-// AddSignInFailure records a failed sign-in.
-func (s *Store) AddSignInFailure(ctx context.Context, tenant, user string, at time.Time) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO signin_failures (tenant, user_name, at) VALUES ($1, $2, $3)`, tenant, user, at); err != nil {
-		return fmt.Errorf("postgres: add sign-in failure: %w", err)
+// AddSignInFailure records a failed sign-in and returns its seq.
+func (s *Store) AddSignInFailure(ctx context.Context, tenant, user string, at time.Time) (int64, error) {
+	var seq int64
+	if err := s.pool.QueryRow(ctx, `INSERT INTO signin_failures (tenant, user_name, at) VALUES ($1, $2, $3) RETURNING seq`, tenant, user, at).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("postgres: add sign-in failure: %w", err)
 	}
-	return nil
+	return seq, nil
 }
 
 // SignInFailures returns the latest failed sign-ins after since, newest
@@ -88,9 +89,10 @@ func (s *Store) SignInFailures(ctx context.Context, tenant, user string, since t
 	return out, nil
 }
 
-// ClearSignInFailures forgets a tenant and user name's failures.
-func (s *Store) ClearSignInFailures(ctx context.Context, tenant, user string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM signin_failures WHERE tenant = $1 AND user_name = $2`, tenant, user); err != nil {
+// ClearSignInFailures forgets a tenant and user name's failures up to
+// seq through.
+func (s *Store) ClearSignInFailures(ctx context.Context, tenant, user string, through int64) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM signin_failures WHERE tenant = $1 AND user_name = $2 AND seq <= $3`, tenant, user, through); err != nil {
 		return fmt.Errorf("postgres: clear sign-in failures: %w", err)
 	}
 	return nil

@@ -62,14 +62,18 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	})
 }
 
-// AddSignInFailure records a failed sign-in.
-func (s *Store) AddSignInFailure(ctx context.Context, tenant, user string, at time.Time) error {
-	return s.write(ctx, func(w *wtx) error {
-		if _, err := w.exec(`INSERT INTO signin_failures (tenant, user_name, at) VALUES (?, ?, ?)`, tenant, user, formatTime(at)); err != nil {
+// AddSignInFailure records a failed sign-in and returns its seq.
+func (s *Store) AddSignInFailure(ctx context.Context, tenant, user string, at time.Time) (int64, error) {
+	var seq int64
+	err := s.write(ctx, func(w *wtx) error {
+		res, err := w.exec(`INSERT INTO signin_failures (tenant, user_name, at) VALUES (?, ?, ?)`, tenant, user, formatTime(at))
+		if err != nil {
 			return fmt.Errorf("sqlite: add sign-in failure: %w", err)
 		}
-		return nil
+		seq, err = res.LastInsertId()
+		return err
 	})
+	return seq, err
 }
 
 // SignInFailures returns the latest failed sign-ins after since, newest
@@ -91,10 +95,11 @@ func (s *Store) SignInFailures(ctx context.Context, tenant, user string, since t
 	return out, nil
 }
 
-// ClearSignInFailures forgets a tenant and user name's failures.
-func (s *Store) ClearSignInFailures(ctx context.Context, tenant, user string) error {
+// ClearSignInFailures forgets a tenant and user name's failures up to
+// seq through.
+func (s *Store) ClearSignInFailures(ctx context.Context, tenant, user string, through int64) error {
 	return s.write(ctx, func(w *wtx) error {
-		if _, err := w.exec(`DELETE FROM signin_failures WHERE tenant = ? AND user_name = ?`, tenant, user); err != nil {
+		if _, err := w.exec(`DELETE FROM signin_failures WHERE tenant = ? AND user_name = ? AND seq <= ?`, tenant, user, through); err != nil {
 			return fmt.Errorf("sqlite: clear sign-in failures: %w", err)
 		}
 		return nil

@@ -133,7 +133,8 @@ func testSessions(t *testing.T, s wildwarden.Store) {
 }
 
 // testSignInFailures: failures count per tenant and user name within the
-// window the caller asks for, newest first, until cleared or pruned.
+// window the caller asks for, newest first, until cleared or pruned; a
+// clear through one failure keeps those stored after it.
 func testSignInFailures(t *testing.T, s wildwarden.Store) {
 	now := time.Now().UTC().Truncate(time.Second)
 	failures := func(tenant, user string, since time.Time, limit int) []time.Time {
@@ -144,11 +145,13 @@ func testSignInFailures(t *testing.T, s wildwarden.Store) {
 		}
 		return got
 	}
-	fail := func(tenant, user string, at time.Time) {
+	fail := func(tenant, user string, at time.Time) int64 {
 		t.Helper()
-		if err := s.AddSignInFailure(ctx, tenant, user, at); err != nil {
+		seq, err := s.AddSignInFailure(ctx, tenant, user, at)
+		if err != nil {
 			t.Fatalf("AddSignInFailure: %v", err)
 		}
+		return seq
 	}
 	for i := 20; i >= 0; i -= 5 { // 20, 15, 10, 5 and 0 minutes ago
 		fail("shop-a", "alice", now.Add(-time.Duration(i)*time.Minute))
@@ -168,11 +171,13 @@ func testSignInFailures(t *testing.T, s wildwarden.Store) {
 		t.Fatalf("another tenant's failures = %v, want its own 1", got)
 	}
 
-	if err := s.ClearSignInFailures(ctx, "shop-a", "alice"); err != nil {
+	own := fail("shop-a", "alice", now) // a successful sign-in's attempt
+	fail("shop-a", "alice", now)        // another, stored while its password was checked
+	if err := s.ClearSignInFailures(ctx, "shop-a", "alice", own); err != nil {
 		t.Fatalf("ClearSignInFailures: %v", err)
 	}
-	if got := failures("shop-a", "alice", time.Time{}, 10); len(got) != 0 {
-		t.Fatalf("failures after clearing = %v", got)
+	if got := failures("shop-a", "alice", time.Time{}, 10); len(got) != 1 {
+		t.Fatalf("failures after clearing through a sign-in's own = %v, want only the 1 stored after it", got)
 	}
 	if len(failures("shop-b", "alice", window, 10)) != 1 || len(failures("shop-a", "bob", window, 10)) != 1 {
 		t.Fatal("clearing one user's failures cleared another's")
@@ -182,8 +187,8 @@ func testSignInFailures(t *testing.T, s wildwarden.Store) {
 	if err := s.PruneSignIns(ctx, now, now.Add(-15*time.Minute)); err != nil {
 		t.Fatalf("PruneSignIns: %v", err)
 	}
-	if got := failures("shop-a", "alice", time.Time{}, 10); len(got) != 0 {
-		t.Fatalf("failures after pruning = %v, want the old one gone", got)
+	if got := failures("shop-a", "alice", time.Time{}, 10); len(got) != 1 || !got[0].Equal(now) {
+		t.Fatalf("failures after pruning = %v, want the old one gone and the recent one kept", got)
 	}
 	if len(failures("shop-a", "bob", window, 10)) != 1 {
 		t.Fatal("pruning deleted a recent failure")
@@ -204,7 +209,7 @@ func testSignInFailuresCountedAtOnce(t *testing.T, s wildwarden.Store) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			if errs[i] = s.AddSignInFailure(ctx, "shop-a", "alice", now); errs[i] != nil {
+			if _, errs[i] = s.AddSignInFailure(ctx, "shop-a", "alice", now); errs[i] != nil {
 				return
 			}
 			var got []time.Time
