@@ -182,6 +182,8 @@ func (s *Server) routes() {
 	handle("GET /v1/webhooks", adminRoles, s.handleWebhooks)
 	handle("GET /v1/webhooks/deliveries", adminRoles, s.handleDeliveries)
 
+	handle("GET /v1/keys", adminRoles, s.handleKeys)
+	handle("POST /v1/keys", adminRoles, s.handleCreateKey)
 	handle("DELETE /v1/keys/{id}", adminRoles, s.handleRevokeKey)
 
 	handle("GET /v1/stats", platformRoles, s.handleStats)
