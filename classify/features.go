@@ -258,6 +258,22 @@ func (sc *Scratch) addText(t textScore, index uint32, ns byte, start, end int32)
 	return t
 }
 
+// addGram is addText for a character n-gram ending at b[end]: it starts
+// back characters before b[pos], no further back than floor, which is
+// found only when the feature is kept (rarely, when scoring).
+func (sc *Scratch) addGram(t textScore, index uint32, ns byte, b []byte, floor, pos int32, back int, end int32) textScore {
+	if w := sc.weights; w != nil {
+		v := w.at(index)
+		t.sum += float64(v)
+		t.count++
+		if abs32(v) <= t.least {
+			return t
+		}
+	}
+	t.least = sc.addTextSlow(index, ns, backChars(b, floor, pos, back), end)
+	return t
+}
+
 // addTextSlow is addText's rare path: a feature to record, or one among
 // the heaviest so far. It returns the new textScore.least.
 func (sc *Scratch) addTextSlow(index uint32, ns byte, start, end int32) float32 {
@@ -621,7 +637,7 @@ func (x *Extractor) runGrams(t textScore, start, end int32, nsOr byte, sc *Scrat
 	b := sc.arena[:end]
 	ns := nsChar | nsOr
 	seed2, seed3 := x.textSeed(ns, 2), x.textSeed(ns, 3)
-	weights, shift, pow2 := sc.weights, x.shift, polyPow2
+	shift, pow2 := x.shift, polyPow2
 	var key, c1, c2 uint64 // the run's key, the two code points before
 	j := start
 	for e := 0; j < end; e++ {
@@ -633,27 +649,9 @@ func (x *Extractor) runGrams(t textScore, start, end int32, nsOr byte, sc *Scrat
 		key = key*polyMul + c
 		if e >= 1 {
 			k2 := c1*polyMul + c
-			index, heavy := textIndex(seed2, k2, shift), true
-			if weights != nil { // scoring, as in addText
-				w := weights.at(index)
-				t.sum += float64(w)
-				t.count++
-				heavy = abs32(w) > t.least
-			}
-			if heavy {
-				t.least = sc.addTextSlow(index, ns, backChars(b, start, j, 1), j+size)
-			}
+			t = sc.addGram(t, textIndex(seed2, k2, shift), ns, b, start, j, 1, j+size)
 			if e >= 2 {
-				index, heavy := textIndex(seed3, c2*pow2+k2, shift), true
-				if weights != nil { // scoring, as in addText
-					w := weights.at(index)
-					t.sum += float64(w)
-					t.count++
-					heavy = abs32(w) > t.least
-				}
-				if heavy {
-					t.least = sc.addTextSlow(index, ns, backChars(b, start, j, 2), j+size)
-				}
+				t = sc.addGram(t, textIndex(seed3, c2*pow2+k2, shift), ns, b, start, j, 2, j+size)
 			}
 		}
 		c2, c1 = c1, c
