@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -488,6 +490,19 @@ type DecidedListing struct {
 	// random samples.
 	ItemKind string          `json:"item_kind"`
 	Verdict  ScreenedVerdict `json:"verdict"`
+}
+
+// SetStored fills the decision's reasons and the screened listing from
+// the JSON the stores keep them as.
+func (dl *DecidedListing) SetStored(reasons, listing []byte) error {
+	if err := json.Unmarshal(reasons, &dl.Reasons); err != nil {
+		return fmt.Errorf("reasons of decision %s: %w", dl.DecisionID, err)
+	}
+	dl.Listing = new(Listing)
+	if err := json.Unmarshal(listing, dl.Listing); err != nil {
+		return fmt.Errorf("listing of screening %d: %w", dl.Verdict.Seq, err)
+	}
+	return nil
 }
 
 // ScreenedVerdict is the engine's verdict on the screening a reviewer

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -48,12 +47,8 @@ func (s *Store) ExportDecisions(ctx context.Context, tenantID string, since time
 		}
 		dl.DecidedAt, dl.Verdict.ScreenedAt = utc(dl.DecidedAt), utc(dl.Verdict.ScreenedAt)
 		dl.Verdict.Decision = wildwarden.Decision(decision)
-		if err := json.Unmarshal(reasons, &dl.Reasons); err != nil {
-			return fmt.Errorf("postgres: export decisions: reasons of decision %s: %w", dl.DecisionID, err)
-		}
-		dl.Listing = new(wildwarden.Listing)
-		if err := json.Unmarshal(listingJSON, dl.Listing); err != nil {
-			return fmt.Errorf("postgres: export decisions: listing of screening %d: %w", dl.Verdict.Seq, err)
+		if err := dl.SetStored(reasons, listingJSON); err != nil {
+			return fmt.Errorf("postgres: export decisions: %w", err)
 		}
 		if err := fn(&dl); err != nil {
 			return err
