@@ -135,8 +135,8 @@ func (s *Server) handleCreateBank(w http.ResponseWriter, r *http.Request, p *pri
 	if req.Kind == "" {
 		req.Kind = bank.Deny
 	}
-	if len(req.Description) > maxNoteBytes {
-		return wildwarden.Errorf(wildwarden.ETOOLARGE, "description", "is longer than %d bytes", maxNoteBytes)
+	if err := textWithin(maxNoteBytes, "description", req.Description); err != nil {
+		return err
 	}
 	banks, err := s.tenantBanks(r.Context(), p.TenantID)
 	if err != nil {
@@ -235,10 +235,8 @@ func (s *Server) readImageRequest(w http.ResponseWriter, r *http.Request) (*imag
 			return nil, nil, wildwarden.Errorf(wildwarden.EINVALID, "image", "is required: a data: URI or an http(s) URL")
 		}
 	}
-	for field, value := range map[string]string{"id": req.ID, "species": req.Species, "category": req.Category, "source": req.Source, "note": req.Note} {
-		if len(value) > maxNoteBytes {
-			return nil, nil, wildwarden.Errorf(wildwarden.ETOOLARGE, field, "is longer than %d bytes", maxNoteBytes)
-		}
+	if err := textWithin(maxNoteBytes, "id", req.ID, "species", req.Species, "category", req.Category, "source", req.Source, "note", req.Note); err != nil {
+		return nil, nil, err
 	}
 	img, err := s.loadImage(r.Context(), &req)
 	if err != nil {
@@ -385,10 +383,8 @@ func (s *Server) handleBankListingImages(w http.ResponseWriter, r *http.Request,
 	if req.Bank == "" {
 		return wildwarden.Errorf(wildwarden.EINVALID, "bank", "is required")
 	}
-	for field, value := range map[string]string{"species": req.Species, "category": req.Category, "note": req.Note} {
-		if len(value) > maxNoteBytes {
-			return wildwarden.Errorf(wildwarden.ETOOLARGE, field, "is longer than %d bytes", maxNoteBytes)
-		}
+	if err := textWithin(maxNoteBytes, "species", req.Species, "category", req.Category, "note", req.Note); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	listingID := r.PathValue("id")

@@ -146,11 +146,19 @@ func queryInt(r *http.Request, name string, def, max int) (int, error) {
 
 // requireText checks a required text field.
 func requireText(field, value string, maxBytes int) error {
-	switch {
-	case strings.TrimSpace(value) == "":
+	if strings.TrimSpace(value) == "" {
 		return wildwarden.Errorf(wildwarden.EINVALID, field, "is required")
-	case len(value) > maxBytes:
-		return wildwarden.Errorf(wildwarden.ETOOLARGE, field, "is longer than %d bytes", maxBytes)
+	}
+	return textWithin(maxBytes, field, value)
+}
+
+// textWithin checks optional text fields, given as field, value pairs in
+// the order they are reported: the first longer than maxBytes is refused.
+func textWithin(maxBytes int, fieldValues ...string) error {
+	for i := 0; i+1 < len(fieldValues); i += 2 {
+		if len(fieldValues[i+1]) > maxBytes {
+			return wildwarden.Errorf(wildwarden.ETOOLARGE, fieldValues[i], "is longer than %d bytes", maxBytes)
+		}
 	}
 	return nil
 }

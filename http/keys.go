@@ -24,8 +24,8 @@ func decodeKeyRequest(body []byte) (*keyRequest, error) {
 	if !wildwarden.ValidRole(req.Role) {
 		return nil, wildwarden.Errorf(wildwarden.EINVALID, "role", "must be platform, reviewer or admin")
 	}
-	if len(req.Name) > maxKeyNameBytes {
-		return nil, wildwarden.Errorf(wildwarden.ETOOLARGE, "name", "is longer than %d bytes", maxKeyNameBytes)
+	if err := textWithin(maxKeyNameBytes, "name", req.Name); err != nil {
+		return nil, err
 	}
 	return &req, nil
 }

@@ -80,8 +80,8 @@ func decodeDecision(body []byte) (*decisionRequest, error) {
 			return nil, err
 		}
 	}
-	if len(req.Note) > maxNoteBytes {
-		return nil, wildwarden.Errorf(wildwarden.ETOOLARGE, "note", "is longer than %d bytes", maxNoteBytes)
+	if err := textWithin(maxNoteBytes, "note", req.Note); err != nil {
+		return nil, err
 	}
 	return &req, nil
 }
@@ -207,8 +207,8 @@ func decodeReport(body []byte) (*reportRequest, error) {
 	if err := requireText("reason", req.Reason, maxReasonBytes); err != nil {
 		return nil, err
 	}
-	if len(req.Note) > maxNoteBytes {
-		return nil, wildwarden.Errorf(wildwarden.ETOOLARGE, "note", "is longer than %d bytes", maxNoteBytes)
+	if err := textWithin(maxNoteBytes, "note", req.Note); err != nil {
+		return nil, err
 	}
 	return &req, nil
 }
@@ -305,8 +305,8 @@ func decodeAppeal(body []byte) (*appealRequest, error) {
 	if err := requireText("listing_id", req.ListingID, wildwarden.MaxIDBytes); err != nil {
 		return nil, err
 	}
-	if len(req.Note) > maxNoteBytes {
-		return nil, wildwarden.Errorf(wildwarden.ETOOLARGE, "note", "is longer than %d bytes", maxNoteBytes)
+	if err := textWithin(maxNoteBytes, "note", req.Note); err != nil {
+		return nil, err
 	}
 	return &req, nil
 }
